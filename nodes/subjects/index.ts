@@ -1,0 +1,3 @@
+import type { AnyNodeDefinition } from "../../server/contract.js";
+
+export const nodes: AnyNodeDefinition[] = [];

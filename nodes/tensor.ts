@@ -1,0 +1,19 @@
+// A dense float32 tensor in row-major order. The Shape parameter is documentation
+// carried by the type ("B,4,h,w"): it keeps a latent from being passed where an
+// embedding is expected, without runtime cost.
+export interface Tensor<Shape extends string = string> {
+  readonly dims: readonly number[];
+  readonly data: Float32Array;
+  readonly __shape?: Shape;
+}
+
+export function tensor<S extends string = string>(dims: readonly number[], data?: Float32Array): Tensor<S> {
+  const size = dims.reduce((a, b) => a * b, 1);
+  const d = data ?? new Float32Array(size);
+  if (d.length !== size) throw new Error(`tensor data has ${d.length} values, dims [${dims.join(",")}] need ${size}`);
+  return { dims: [...dims], data: d };
+}
+
+export function numel(dims: readonly number[]): number {
+  return dims.reduce((a, b) => a * b, 1);
+}
