@@ -2,6 +2,7 @@
 // Values are plain data (descriptors, tensors, images) so the executor can cache them;
 // ONNX sessions are looked up through ctx.sessions, never stored in a value.
 import type { Device } from "../server/contract.js";
+import type { ModelKind } from "../server/models/types.js";
 import type { Tensor } from "./tensor.js";
 
 /** 8-bit RGB, interleaved, row-major. */
@@ -36,6 +37,14 @@ export interface ModelRef {
   readonly device: Device;
   /** Tiny random-weight models make noise, not pictures; the editor says so. */
   readonly tiny: boolean;
+  /** The kind of folder discovery found (sdxl, owlv2, sam, dinov2, embedder). */
+  readonly kind?: ModelKind;
+  /**
+   * Part paths by role, resolved by discovery (variants like model_fp16.onnx already chosen):
+   * owlv2 model, tokenizer (folder); sam visionEncoder, promptDecoder; dinov2 model;
+   * embedder model, config (mudi-embedder.json).
+   */
+  readonly files?: Readonly<Record<string, string>>;
 }
 
 export interface SdxlPipelineRef extends ModelRef {

@@ -110,6 +110,11 @@ export interface NodeDefinition<
   output?: boolean;
   /** Never served from cache (for example a node that reads a file the user edits). */
   volatile?: boolean;
+  /**
+   * Extra input to the cache signature, computed before each run (for example the size and
+   * mtime of a file the node reads), so editing that file re-runs the node and its dependents.
+   */
+  cacheKey?(widgets: z.infer<W>, ctx: Pick<NodeContext, "inputPath">): Promise<string> | string;
   run(inputs: InputValues<I>, widgets: z.infer<W>, ctx: NodeContext): Promise<OutputValues<O>>;
 }
 

@@ -1,3 +1,5 @@
 import type { AnyNodeDefinition } from "../../server/contract.js";
+import { DetectAndCompare } from "./DetectAndCompare.js";
+import { EvaluateGrid } from "./EvaluateGrid.js";
 
-export const nodes: AnyNodeDefinition[] = [];
+export const nodes: AnyNodeDefinition[] = [DetectAndCompare, EvaluateGrid];

@@ -51,9 +51,29 @@ export type ResizeKernel = "nearest" | "linear" | "cubic" | "lanczos3";
 /** Resizes to exactly width x height (no aspect preservation). */
 export async function resizeImage<T extends RgbImage | Mask>(image: T, width: number, height: number, kernel: ResizeKernel = "lanczos3"): Promise<T> {
   const channels = image.data.length / (image.width * image.height);
-  const { data } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: channels as 1 | 3 } })
-    .resize(width, height, { fit: "fill", kernel })
+  const resized = sharp(image.data, { raw: { width: image.width, height: image.height, channels: channels as 1 | 3 } }).resize(width, height, { fit: "fill", kernel });
+  // sharp widens one-channel raw input to three channels unless told to stay grey.
+  const { data } = await (channels === 1 ? resized.toColourspace("b-w") : resized)
     .raw()
     .toBuffer({ resolveWithObject: true });
   return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) } as T;
+}
+
+export type ImageFormat = "png" | "jpeg" | "webp";
+
+/**
+ * Checks that bytes are a complete PNG, JPEG or WebP within MAX_PIXELS (decoding it fully, so
+ * truncated files are caught) and returns its format and size. Throws a readable error otherwise.
+ */
+export async function probeImage(bytes: Uint8Array, what = "image"): Promise<{ format: ImageFormat; width: number; height: number }> {
+  let meta: Awaited<ReturnType<ReturnType<typeof sharp>["metadata"]>>;
+  try {
+    const img = sharp(bytes, { limitInputPixels: MAX_PIXELS, failOn: "truncated" });
+    meta = await img.metadata();
+    await img.stats(); // full decode
+  } catch (e) {
+    throw new Error(`${what} is not a readable image (PNG, JPEG or WebP expected): ${(e as Error).message}`);
+  }
+  if (meta.format !== "png" && meta.format !== "jpeg" && meta.format !== "webp") throw new Error(`${what} is a ${meta.format} image; PNG, JPEG or WebP expected`);
+  return { format: meta.format, width: meta.width, height: meta.height };
 }

@@ -95,7 +95,7 @@ export function tensorToFloat32(t: onnx.ITensorProto): Float32Array {
   const n = (t.dims ?? []).reduce<number>((a, b) => a * Number(b), 1);
   if (t.dataType === DataType.FLOAT) {
     if (t.rawData && t.rawData.length) {
-      const copy = t.rawData.slice();
+      const copy = new Uint8Array(t.rawData); // a fresh aligned buffer: decoded rawData may be an unaligned Buffer view
       return new Float32Array(copy.buffer, copy.byteOffset, n);
     }
     return Float32Array.from(t.floatData ?? []);
@@ -105,7 +105,7 @@ export function tensorToFloat32(t: onnx.ITensorProto): Float32Array {
 
 export function tensorToInt64(t: onnx.ITensorProto): number[] {
   if (t.rawData && t.rawData.length) {
-    const copy = t.rawData.slice();
+    const copy = new Uint8Array(t.rawData); // a fresh aligned buffer: decoded rawData may be an unaligned Buffer view
     return Array.from(new BigInt64Array(copy.buffer, copy.byteOffset, copy.byteLength / 8), Number);
   }
   return (t.int64Data ?? []).map(Number);

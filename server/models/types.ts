@@ -2,7 +2,7 @@
 export type ModelKind = "sdxl" | "owlv2" | "sam" | "dinov2" | "embedder" | "lora";
 
 export interface ModelEntry {
-  /** Unique within its kind; tiny models are named "tiny" and listed first. */
+  /** Unique within its kind; tiny models are named "tiny" (the SAM without input_boxes "tiny-points") and listed first. */
   readonly name: string;
   readonly kind: ModelKind;
   /** Folder (or .safetensors file for LoRAs). */
@@ -10,6 +10,14 @@ export interface ModelEntry {
   readonly tiny: boolean;
   /** Empty when usable; otherwise what is wrong, naming the file or input. */
   readonly problems: readonly string[];
+  /**
+   * Absolute paths of the parts found, by role: sdxl textEncoder, textEncoder2, unet, vaeEncoder,
+   * vaeDecoder, tokenizer, tokenizer2 (folders); owlv2 model, tokenizer (folder); sam visionEncoder,
+   * promptDecoder; dinov2 model; embedder model, config; lora lora.
+   */
+  readonly files?: Readonly<Record<string, string>>;
+  /** Facts worth showing that are not problems (e.g. a SAM decoder without input_boxes). */
+  readonly notes?: readonly string[];
 }
 
 export interface ModelCatalog {

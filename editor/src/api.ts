@@ -1,0 +1,132 @@
+// The runtime's HTTP API as the editor uses it (team brief, "runtime" HTTP API). Every answer
+// is parsed with zod, so a server that drifts from the contract fails here with a clear message.
+import { z } from "zod";
+import type { GraphDocument } from "./document.js";
+import { runInfoSchema, type RunInfo } from "./events.js";
+
+const socketSchema = z.object({ name: z.string(), type: z.string(), optional: z.boolean().optional() });
+
+/** A JSON Schema as z.toJSONSchema writes it; the editor reads the parts it knows. */
+export type JsonSchema = {
+  type?: string | string[];
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  enum?: unknown[];
+  const?: unknown;
+  default?: unknown;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  multipleOf?: number;
+  maxLength?: number;
+  description?: string;
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  [key: string]: unknown;
+};
+
+export const nodeSpecSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  category: z.string(),
+  description: z.string().default(""),
+  inputs: z.array(socketSchema),
+  outputs: z.array(socketSchema.pick({ name: true, type: true })),
+  widgets: z.record(z.string(), z.unknown()).transform((s) => s as JsonSchema),
+  output: z.boolean().default(false),
+});
+export type NodeSpec = z.infer<typeof nodeSpecSchema>;
+
+const modelEntrySchema = z.object({
+  name: z.string(),
+  kind: z.string(),
+  tiny: z.boolean(),
+  problems: z.array(z.string()).default([]),
+});
+export type ModelEntry = z.infer<typeof modelEntrySchema>;
+
+export const validationErrorSchema = z.object({
+  /** null for a problem with the whole graph ("no output nodes"). */
+  node: z.string().nullable(),
+  input: z.string().optional(),
+  widget: z.string().optional(),
+  message: z.string(),
+});
+export type ValidationError = z.infer<typeof validationErrorSchema>;
+
+export type RunSubmission = { ok: true; runId: string } | { ok: false; errors: ValidationError[] };
+
+export class ApiClient {
+  constructor(readonly base: string) {}
+
+  url(path: string): string {
+    return new URL(path.replace(/^\//, ""), this.base).toString();
+  }
+
+  private async json<T>(path: string, schema: z.ZodType<T>, init?: RequestInit): Promise<T> {
+    const res = await fetch(this.url(path), init);
+    if (!res.ok) throw new Error(`${init?.method ?? "GET"} ${path}: ${res.status} ${await res.text()}`);
+    const parsed = schema.safeParse(await res.json());
+    if (!parsed.success) throw new Error(`${path}: unexpected answer: ${z.prettifyError(parsed.error)}`);
+    return parsed.data;
+  }
+
+  nodes(): Promise<NodeSpec[]> {
+    return this.json("/api/nodes", z.object({ nodes: z.array(nodeSpecSchema) })).then((r) => r.nodes);
+  }
+
+  models(): Promise<ModelEntry[]> {
+    return this.json("/api/models", z.object({ models: z.array(modelEntrySchema) })).then((r) => r.models);
+  }
+
+  examples(): Promise<{ name: string; file: string }[]> {
+    const schema = z.object({ graphs: z.array(z.object({ name: z.string(), file: z.string() })) });
+    return this.json("/api/graphs", schema).then((r) => r.graphs);
+  }
+
+  /** An example graph, unparsed: the caller reads it like any opened file. */
+  example(file: string): Promise<unknown> {
+    return this.json(`/api/graphs/${encodeURIComponent(file)}`, z.unknown());
+  }
+
+  async submitRun(doc: GraphDocument, outputs?: string[]): Promise<RunSubmission> {
+    const query = outputs?.length ? `?outputs=${outputs.map(encodeURIComponent).join(",")}` : "";
+    const res = await fetch(this.url(`/api/runs${query}`), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(doc),
+    });
+    const body: unknown = await res.json().catch(() => ({}));
+    if (res.status === 400) {
+      const parsed = z.object({ errors: z.array(validationErrorSchema) }).safeParse(body);
+      if (parsed.success) return { ok: false, errors: parsed.data.errors };
+    }
+    if (!res.ok) throw new Error(`POST /api/runs: ${res.status} ${JSON.stringify(body)}`);
+    return { ok: true, runId: z.object({ runId: z.string() }).parse(body).runId };
+  }
+
+  runs(): Promise<{ queue: RunInfo[]; runs: RunInfo[] }> {
+    const schema = z.object({ queue: z.array(runInfoSchema), runs: z.array(runInfoSchema) });
+    return this.json("/api/runs", schema);
+  }
+
+  async cancelRun(runId: string): Promise<void> {
+    const res = await fetch(this.url(`/api/runs/${encodeURIComponent(runId)}`), { method: "DELETE" });
+    if (!res.ok && res.status !== 404) throw new Error(`cancel ${runId}: ${res.status} ${await res.text()}`);
+  }
+
+  async upload(file: File): Promise<string> {
+    const res = await fetch(this.url(`/api/uploads?name=${encodeURIComponent(file.name)}`), {
+      method: "POST",
+      headers: { "content-type": file.type || "application/octet-stream" },
+      body: file,
+    });
+    if (!res.ok) throw new Error(`upload ${file.name}: ${res.status} ${await res.text()}`);
+    return z.object({ name: z.string() }).parse(await res.json()).name;
+  }
+
+  viewUrl(file: string, dir: "outputs" | "inputs" = "outputs"): string {
+    return this.url(`/api/view?file=${encodeURIComponent(file)}&dir=${dir}`);
+  }
+}

@@ -1,0 +1,93 @@
+// Entry point: starts the editor against the server that served this page, and exposes a
+// small read-only hook (window.mudi) that the browser tests use to check what is shown.
+import "@comfyorg/litegraph/style.css";
+import "./style.css";
+import { LiteGraph } from "@comfyorg/litegraph";
+import { Editor } from "./app.js";
+import type { GraphDocument } from "./document.js";
+import { nodeByDocId } from "./graph-bridge.js";
+
+export interface TestHook {
+  ready: Promise<void>;
+  /** The graph document for what the canvas shows. */
+  document(): GraphDocument;
+  /** What one node shows: run state, badge text, errors, output images, preview. */
+  node(id: string):
+    | {
+        title: string;
+        state: string;
+        badge: string;
+        issues: { input?: string; widget?: string; message: string }[];
+        /** Output image names from the node's display. */
+        images: string[];
+        /** Images loaded and drawn on the node (outputs, or the live preview). */
+        drawnImages: number;
+        preview: boolean;
+        widgets: string[];
+      }
+    | undefined;
+  nodeIds(): string[];
+  /** Where a widget is on the page (client pixels), for clicking it like a user. */
+  widgetCenter(id: string, widget: string): { x: number; y: number };
+  /** Presses a node's "Review masks" button (drawn on the canvas, so tests cannot click it by selector). */
+  reviewMasks(id: string): void;
+}
+
+declare global {
+  interface Window {
+    mudi: TestHook;
+  }
+}
+
+const root = document.getElementById("app")!;
+let editor: Editor | undefined;
+const ready = Editor.start(root, new URL(".", location.href).toString()).then(
+  (e) => {
+    editor = e;
+  },
+  (err: unknown) => {
+    root.replaceChildren(
+      Object.assign(document.createElement("pre"), {
+        className: "mudi-fatal",
+        textContent: `MuDI Studio could not start: ${err instanceof Error ? err.message : String(err)}\n\nIs the runtime running? (npm start)`,
+      }),
+    );
+    throw err;
+  },
+);
+
+window.mudi = {
+  ready,
+  document: () => editor!.document(),
+  nodeIds: () => Object.keys(editor!.document().nodes),
+  widgetCenter(id, name) {
+    const node = nodeByDocId(editor!.graph, id);
+    const widget = node?.widgets?.find((w) => w.name === name);
+    if (!node || !widget) throw new Error(`node ${id} has no widget ${name}`);
+    const canvas = editor!.canvas;
+    canvas.draw(true, true); // widget positions are laid out when drawn
+    const [x, y] = canvas.ds.convertOffsetToCanvas([node.pos[0] + node.size[0] / 2, node.pos[1] + widget.y + LiteGraph.NODE_WIDGET_HEIGHT / 2]);
+    const rect = canvas.canvas.getBoundingClientRect();
+    return { x: rect.left + x, y: rect.top + y };
+  },
+  reviewMasks(id) {
+    const button = nodeByDocId(editor!.graph, id)?.widgets?.find((w) => w.name === "Review masks");
+    if (!button?.callback) throw new Error(`node ${id} has no "Review masks" button`);
+    button.callback(button.value);
+  },
+  node(id) {
+    const node = nodeByDocId(editor!.graph, id);
+    if (!node) return undefined;
+    const view = node.view();
+    return {
+      title: node.title,
+      state: view.state,
+      badge: node.badgeText(),
+      issues: view.issues.map((i) => ({ input: i.input, widget: i.widget, message: i.message })),
+      images: view.display?.images ?? [],
+      drawnImages: node.drawnImageCount(),
+      preview: view.previewUrl !== undefined,
+      widgets: (node.widgets ?? []).map((w) => w.name),
+    };
+  },
+};

@@ -1,0 +1,27 @@
+// mudi.GaussianInit: the standard start, pure seeded Gaussian noise (scaled by the sampler's
+// init_noise_sigma when sampling starts).
+import { z } from "zod";
+import { NodeInputError, defineNode } from "../../server/contract.js";
+import { latentDims, makeLatentInit } from "./mudi-init.js";
+import { SEED } from "./widgets.js";
+
+export default defineNode({
+  id: "mudi.GaussianInit",
+  title: "Gaussian Init",
+  category: "generation",
+  description: "Starts sampling from seeded Gaussian noise: gaussianNoise(seed, B*4*h*w), the same on every machine.",
+  inputs: {},
+  outputs: {
+    init: { type: "LATENT_INIT" },
+  },
+  widgets: z.object({
+    width: z.number().int().min(64).max(8192).multipleOf(8).default(1024).describe("Image width in pixels (multiple of 8)."),
+    height: z.number().int().min(64).max(8192).multipleOf(8).default(1024).describe("Image height in pixels (multiple of 8)."),
+    seed: SEED,
+    batch: z.number().int().min(1).max(16).default(1).describe("Images per run."),
+  }),
+  async run(_inputs, w) {
+    if (w.width % 8 || w.height % 8) throw new NodeInputError(`mudi.GaussianInit: width and height must be multiples of 8, got ${w.width}x${w.height}`);
+    return { init: makeLatentInit("gaussian", latentDims(w.width, w.height, w.batch), w.seed) };
+  },
+});

@@ -1,0 +1,63 @@
+// Keeps live previews under a fraction of step time: a preview is made when the typical
+// (median of the recent) preview cost is within `fraction` of the typical step time. Medians,
+// not sums, so one preview that the OS happened to preempt does not silence the rest of the run;
+// after PROBE_AFTER skipped steps one preview is made anyway to refresh the estimate.
+// Previews are made synchronously (see encodePreviewPng), so their cost is measured exactly;
+// when they are cheap, every step gets one.
+const WINDOW = 16;
+const PROBE_AFTER = 8;
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!; // the lower median: one outlier of two is ignored
+}
+
+export class PreviewThrottle {
+  private readonly previewMs: number[] = [];
+  private readonly stepMs: number[] = [];
+  private totalPreviewMs = 0;
+  private totalStepMs = 0;
+  private skipped = 0;
+  sent = 0;
+
+  constructor(
+    readonly fraction = 0.05,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** Records a finished step's duration; true when a preview fits the budget now. */
+  stepDone(ms: number): boolean {
+    this.totalStepMs += ms;
+    push(this.stepMs, ms);
+    const fits = this.previewMs.length === 0 || median(this.previewMs) <= this.fraction * median(this.stepMs);
+    if (fits || this.skipped >= PROBE_AFTER) {
+      this.skipped = 0;
+      return true;
+    }
+    this.skipped++;
+    return false;
+  }
+
+  /** Makes one preview, charging its time to the budget. */
+  run<T>(make: () => T): T {
+    const start = this.now();
+    try {
+      return make();
+    } finally {
+      const ms = this.now() - start;
+      this.totalPreviewMs += ms;
+      push(this.previewMs, ms);
+      this.sent++;
+    }
+  }
+
+  /** Share of step time spent on previews so far (all of it, outliers included). */
+  get cost(): number {
+    return this.totalStepMs > 0 ? this.totalPreviewMs / this.totalStepMs : 0;
+  }
+}
+
+function push(window: number[], value: number): void {
+  window.push(value);
+  if (window.length > WINDOW) window.shift();
+}

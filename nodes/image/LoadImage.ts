@@ -1,0 +1,33 @@
+// mudi.LoadImage: one image file from the inputs folder (uploads land there) as an IMAGE batch of one.
+import { readFile, stat } from "node:fs/promises";
+import { z } from "zod";
+import { defineNode, NodeInputError } from "../../server/contract.js";
+import { decodeImage } from "./codec.js";
+
+export const LoadImage = defineNode({
+  id: "mudi.LoadImage",
+  title: "Load Image",
+  category: "image",
+  description: "Reads a PNG, JPEG or WebP file from the inputs folder (use the upload button to add one) as an RGB image.",
+  inputs: {},
+  outputs: { image: { type: "IMAGE", description: "A batch of one RGB image" } },
+  widgets: z.object({
+    image: z.string().min(1).default("mudi-sample.png").describe("File name in the inputs folder").meta({ upload: "image" }),
+  }),
+  // The file may be replaced under the same name, so its size and mtime are part of the cache key.
+  async cacheKey(w, ctx) {
+    const s = await stat(ctx.inputPath(w.image)).catch(() => undefined);
+    return s ? `${s.size}:${s.mtimeMs}` : "missing";
+  },
+  async run(_inputs, w, ctx) {
+    const path = ctx.inputPath(w.image);
+    const bytes = await readFile(path).catch(() => {
+      throw new NodeInputError(`image file "${w.image}" is not in the inputs folder; upload it or pick another file`, "image");
+    });
+    try {
+      return { image: [await decodeImage(bytes, `image file "${w.image}"`)] };
+    } catch (e) {
+      throw new NodeInputError((e as Error).message, "image");
+    }
+  },
+});

@@ -1,0 +1,22 @@
+// Writing a batch of images as PNG files into the outputs folder: shared by PreviewImage and
+// SaveImage, which differ only in folder, name and whether the graph rides along.
+import { checkAborted, type NodeContext } from "../../server/contract.js";
+import type { RgbImage } from "../values.js";
+import { encodePng } from "./codec.js";
+import { addPngText, asciiJson } from "./png-text.js";
+
+/** The tEXt keyword under which a saved PNG carries its graph document. */
+export const GRAPH_TEXT_KEYWORD = "mudi-graph";
+
+export async function writePngs(images: readonly RgbImage[], baseName: string, ctx: NodeContext, embedGraph: boolean): Promise<string[]> {
+  const names: string[] = [];
+  for (const [i, image] of images.entries()) {
+    checkAborted(ctx.signal);
+    let png = await encodePng(image);
+    if (embedGraph) png = addPngText(png, GRAPH_TEXT_KEYWORD, asciiJson(ctx.graph));
+    names.push(await ctx.writeOutput(`${baseName}.png`, png));
+    ctx.progress(i + 1, images.length);
+  }
+  ctx.display({ images: names });
+  return names;
+}

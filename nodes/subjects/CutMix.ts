@@ -1,0 +1,39 @@
+// mudi.CutMix: the Cut-Mix baseline (two photos joined at a vertical seam), to compare with Seg-Mix.
+import { z } from "zod";
+import { checkAborted, defineNode, NodeInputError } from "../../server/contract.js";
+import { encodePng } from "../image/codec.js";
+import { cutMixBatch } from "./cut-mix.js";
+
+export const CutMix = defineNode({
+  id: "mudi.CutMix",
+  title: "Cut-Mix",
+  category: "subjects",
+  description: "The Cut-Mix baseline: two subjects' photos, each centre-cropped to a half-width strip, joined at a vertical seam; no masks, no overlap; same caption template as Seg-Mix.",
+  inputs: { subjects: { type: "SUBJECTS" } },
+  outputs: {
+    images: { type: "IMAGE" },
+    captions: { type: "STRING", description: "One caption per line" },
+  },
+  widgets: z.object({
+    width: z.number().int().min(64).max(4096).multipleOf(8).default(1024).describe("Width in pixels"),
+    height: z.number().int().min(64).max(4096).multipleOf(8).default(1024).describe("Height in pixels"),
+    count: z.number().int().min(1).max(64).default(4).describe("Number of images"),
+    seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0).describe("Same seed, same images"),
+    labels: z.enum(["instance", "class"]).default("instance").describe("Captions with identifier + class, or class names only"),
+  }),
+  output: true,
+  async run({ subjects }, w, ctx) {
+    if (subjects.length < 2) throw new NodeInputError(`Cut-Mix needs at least 2 subjects, got ${subjects.length}`, "subjects");
+    const samples = await cutMixBatch(subjects, {
+      ...w,
+      step(done) {
+        checkAborted(ctx.signal);
+        ctx.progress(done, w.count);
+      },
+    });
+    const names: string[] = [];
+    for (const s of samples) names.push(await ctx.writeOutput("previews/cutmix.png", await encodePng(s.image)));
+    ctx.display({ images: names, text: samples.map((s) => s.caption) });
+    return { images: samples.map((s) => s.image), captions: samples.map((s) => s.caption).join("\n") };
+  },
+});

@@ -1,0 +1,218 @@
+// DreamBooth LoRA training with MuDI's Seg-Mix on the ONNX UNet: per step, draw examples
+// (instance and, with prior preservation, class images), encode them (latents of plain photos
+// and prompt embeddings are cached), noise them with the DDPM schedule at uniform timesteps,
+// run the loss+gradient session (epsilon target), accumulate, clip and take an AdamW step.
+// Everything random is a function of (seed, step), so a resumed run continues identically.
+import { readFile } from "node:fs/promises";
+import * as ort from "onnxruntime-node";
+import type { SessionProvider } from "../../server/contract.js";
+import { ddpmAddNoise, sampleTrainingTimesteps } from "../generation/schedulers/ddpm.js";
+import { encodeText, sizeConditioning, vaeEncode } from "../generation/sdxl.js";
+import { writeFoldedUnet } from "../generation/unet-session.js";
+import { decodeModel } from "../onnx/graph.js";
+import { loraKeys } from "../onnx/lora.js";
+import { writeModelInto } from "../onnx/model-file.js";
+import { createRng, gaussianNoise, type Rng } from "../random.js";
+import { tensor, type Tensor } from "../tensor.js";
+import type { Conditioning, LoraWeights, SdxlPipelineRef, Subject } from "../values.js";
+import { adamwStep, clipGradNorm, createAdamWState, type AdamWConfig, type AdamWState } from "./adamw.js";
+import { decodeCheckpoint, encodeCheckpoint, type CheckpointStore } from "./checkpoint.js";
+import { sampleExample, type DataOptions, type Example } from "./data.js";
+import { LOSS_WEIGHT, TARGET, buildLoraGradientModel, runLoraGradients } from "./lora-gradients.js";
+
+export interface TrainOptions extends DataOptions, AdamWConfig {
+  readonly steps: number;
+  readonly rank: number;
+  readonly alpha: number;
+  readonly targets: readonly string[];
+  /** Instance examples per micro-batch (as many prior examples join when priors are given). */
+  readonly batchSize: number;
+  readonly gradAccumulation: number;
+  readonly priorWeight: number;
+  readonly maxGradNorm: number;
+  readonly seed: number;
+  /** Save a checkpoint every this many steps (0: only at the end or on cancel). */
+  readonly checkpointEvery: number;
+  readonly resume: boolean;
+  readonly name: string;
+}
+
+export interface StepReport {
+  readonly step: number;
+  readonly steps: number;
+  readonly loss: number;
+  readonly gradNorm: number;
+  readonly examples: readonly Pick<Example, "kind" | "augmentation" | "caption">[];
+}
+
+export interface TrainDeps {
+  readonly sessions: SessionProvider;
+  readonly pipeline: SdxlPipelineRef;
+  readonly signal: AbortSignal;
+  readonly onStep?: (report: StepReport) => void;
+  readonly log?: (message: string) => void;
+  readonly checkpoints?: CheckpointStore;
+  /** A folder for derived models (the node's scratch dir). */
+  readonly workDir: string;
+}
+
+export interface TrainResult {
+  readonly lora: LoraWeights;
+  readonly losses: readonly number[];
+  readonly step: number;
+  readonly cancelled: boolean;
+}
+
+/** A seed for (seed, step, stream) without correlations between neighbouring steps. */
+const stepRng = (seed: number, step: number, stream: number): Rng => createRng((seed * 0x9e3779b1 + step * 0x85ebca6b + stream * 0xc2b2ae35) % 2 ** 53);
+
+/** PEFT's LoRA init: A ~ kaiming_uniform(a = sqrt(5)) = U(-1/sqrt(in), 1/sqrt(in)), B = 0. */
+export function initLoraParams(params: readonly { key: string; dims: [number, number] }[], seed: number): Record<string, Float32Array> {
+  const rng = createRng(seed);
+  return Object.fromEntries(params.map((p) => {
+    const v = new Float32Array(p.dims[0] * p.dims[1]);
+    if (p.key.endsWith(".lora_A.weight")) {
+      const bound = 1 / Math.sqrt(p.dims[1]);
+      for (let i = 0; i < v.length; i++) v[i] = (2 * rng.uniform() - 1) * bound;
+    }
+    return [p.key, v];
+  }));
+}
+
+const concat = (parts: readonly Float32Array[]): Float32Array => {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+};
+
+/** Caches what does not change between steps: prompt embeddings per caption, latents of plain photos. */
+class EncodingCache {
+  private readonly prompts = new Map<string, Promise<Conditioning>>();
+  private readonly latents = new Map<string, Promise<Tensor>>();
+  constructor(private readonly sessions: SessionProvider, private readonly pipeline: SdxlPipelineRef, private readonly resolution: number) {}
+
+  prompt(caption: string): Promise<Conditioning> {
+    let p = this.prompts.get(caption);
+    if (!p) this.prompts.set(caption, (p = encodeText(this.sessions, this.pipeline, caption, sizeConditioning(this.resolution, this.resolution))));
+    return p;
+  }
+
+  latent(example: Example): Promise<Tensor> {
+    const encode = () => vaeEncode(this.sessions, this.pipeline, [example.image]);
+    if (!example.source) return encode();
+    let l = this.latents.get(example.source);
+    if (!l) this.latents.set(example.source, (l = encode()));
+    return l;
+  }
+}
+
+export async function trainLora(subjects: readonly Subject[], priors: readonly Subject[], opts: TrainOptions, deps: TrainDeps): Promise<TrainResult> {
+  if (opts.resolution % 8) throw new Error(`resolution ${opts.resolution} is not a multiple of 8`);
+  const cache = new EncodingCache(deps.sessions, deps.pipeline, opts.resolution);
+  const withPriors = priors.length > 0 && opts.priorWeight > 0;
+  const perKind = opts.batchSize;
+  const batch = withPriors ? 2 * perKind : perKind;
+  // loss = mean(w_b * err^2) = mean(instance err^2) + priorWeight * mean(prior err^2), DreamBooth's sum.
+  const weights = Float32Array.from({ length: batch }, (_, b) => (b < perKind ? batch / perKind : (opts.priorWeight * batch) / perKind));
+
+  const microBatch = async (step: number, micro: number) => {
+    const rng = stepRng(opts.seed, step, micro);
+    const examples: Example[] = [];
+    for (let i = 0; i < perKind; i++) examples.push(await sampleExample("instance", subjects, priors, opts, rng));
+    if (withPriors) for (let i = 0; i < perKind; i++) examples.push(await sampleExample("prior", subjects, priors, opts, rng));
+    const latents = await Promise.all(examples.map((e) => cache.latent(e)));
+    const conds = await Promise.all(examples.map((e) => cache.prompt(e.caption)));
+    const x0 = concat(latents.map((l) => l.data));
+    const noise = gaussianNoise(rng.nextU32(), x0.length);
+    const timesteps = sampleTrainingTimesteps(rng, batch);
+    const dims = [batch, ...latents[0]!.dims.slice(1)];
+    const feeds: Record<string, ort.Tensor> = {
+      sample: new ort.Tensor("float32", ddpmAddNoise(x0, noise, timesteps), dims),
+      timestep: new ort.Tensor("float32", Float32Array.from(timesteps), [batch]),
+      encoder_hidden_states: new ort.Tensor("float32", concat(conds.map((c) => c.hidden.data)), [batch, ...conds[0]!.hidden.dims.slice(1)]),
+      text_embeds: new ort.Tensor("float32", concat(conds.map((c) => c.pooled.data)), [batch, ...conds[0]!.pooled.dims.slice(1)]),
+      time_ids: new ort.Tensor("float32", concat(conds.map((c) => c.timeIds.data)), [batch, 6]),
+      [TARGET]: new ort.Tensor("float32", noise, dims),
+      [LOSS_WEIGHT]: new ort.Tensor("float32", weights, [batch]),
+    };
+    return { feeds, examples };
+  };
+
+  // The training graph is built for the batch shapes, from the first micro-batch.
+  const unetPath = deps.pipeline.loras.length ? await writeFoldedUnet(deps.pipeline.parts.unet, deps.pipeline.loras, deps.workDir) : deps.pipeline.parts.unet;
+  const unet = decodeModel(await readFile(unetPath));
+  const timestepType = unet.graph!.input?.find((i) => i.name === "timestep")?.type?.tensorType?.elemType;
+  const fixTimestep = (feeds: Record<string, ort.Tensor>) => {
+    // Exports disagree on the timestep dtype and rank; follow the graph.
+    if (timestepType === 7) feeds.timestep = new ort.Tensor("int64", BigInt64Array.from(feeds.timestep!.data as Float32Array, (v) => BigInt(v)), feeds.timestep!.dims);
+    return feeds;
+  };
+  const first = await microBatch(0, 0);
+  const built = await buildLoraGradientModel(unet, { targets: opts.targets, rank: opts.rank, alpha: opts.alpha, feeds: fixTimestep(first.feeds), sourcePath: unetPath });
+  const key = `lora-train:${unetPath}:${opts.targets.join(",")}:r${opts.rank}:a${opts.alpha}:b${batch}:res${opts.resolution}`;
+  const { session } = await deps.sessions.derived(key, (dir) => writeModelInto(dir, built.model, unetPath), deps.pipeline.device);
+
+  let params = initLoraParams(built.params, opts.seed);
+  let state: AdamWState = createAdamWState(params);
+  let losses: number[] = [];
+  if (opts.resume && deps.checkpoints) {
+    const bytes = await deps.checkpoints.load();
+    if (bytes) {
+      const ckpt = decodeCheckpoint(bytes, built.params);
+      ({ params, state, losses } = ckpt);
+      deps.log?.(`resumed from step ${state.step}`);
+    }
+  }
+  const save = async () => {
+    if (deps.checkpoints) await deps.checkpoints.save(encodeCheckpoint(params, state, losses, { rank: opts.rank, alpha: opts.alpha, seed: opts.seed }));
+  };
+
+  let cancelled = false;
+  while (state.step < opts.steps) {
+    const step = state.step;
+    const grads: Record<string, Float32Array> = Object.fromEntries(built.params.map((p) => [p.key, new Float32Array(p.dims[0] * p.dims[1])]));
+    let loss = 0;
+    const seen: Example[] = [];
+    for (let micro = 0; micro < opts.gradAccumulation; micro++) {
+      const mb = step === 0 && micro === 0 ? first : await microBatch(step, micro);
+      const r = await runLoraGradients(session, built.params, fixTimestep(mb.feeds), params);
+      loss += r.loss / opts.gradAccumulation;
+      for (const p of built.params) {
+        const g = grads[p.key]!, d = r.grads[p.key]!;
+        for (let i = 0; i < g.length; i++) g[i]! += d[i]! / opts.gradAccumulation;
+      }
+      seen.push(...mb.examples);
+    }
+    const gradNorm = optimizerStep(params, grads, state, opts);
+    losses.push(loss);
+    deps.onStep?.({ step: state.step, steps: opts.steps, loss, gradNorm, examples: seen.map(({ kind, augmentation, caption }) => ({ kind, augmentation, caption })) });
+    if (deps.signal.aborted) {
+      cancelled = true;
+      break;
+    }
+    if (opts.checkpointEvery > 0 && state.step % opts.checkpointEvery === 0 && state.step < opts.steps) await save();
+  }
+  await save();
+  return { lora: toLoraWeights(opts.name, params, built.params, opts.alpha), losses, step: state.step, cancelled };
+}
+
+/** Gradient clipping to maxGradNorm, then AdamW; returns the gradient norm before clipping. */
+export function optimizerStep(params: Record<string, Float32Array>, grads: Record<string, Float32Array>, state: AdamWState, opts: AdamWConfig & { maxGradNorm: number }): number {
+  const norm = clipGradNorm(grads, opts.maxGradNorm);
+  adamwStep(params, grads, state, opts);
+  return norm;
+}
+
+/** The trained parameters as a LORA value (PEFT keys with alpha). */
+function toLoraWeights(name: string, params: Record<string, Float32Array>, specs: readonly { key: string; module: string; dims: [number, number] }[], alpha: number): LoraWeights {
+  const tensors: Record<string, Tensor> = {};
+  for (const p of specs) {
+    tensors[p.key] = tensor(p.dims, Float32Array.from(params[p.key]!));
+    tensors[loraKeys(p.module).alpha] = tensor([], Float32Array.of(alpha));
+  }
+  return { name, tensors };
+}

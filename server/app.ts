@@ -1,0 +1,117 @@
+// createMudiServer: the runtime behind HTTP (API under /api, the built editor at /) and a
+// WebSocket hub at /ws. Binds 127.0.0.1 unless told otherwise: the API runs arbitrary graphs.
+import express, { type ErrorRequestHandler } from "express";
+import { existsSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { UnsafePathError } from "./files/safe-path.js";
+import { httpGuard, refusal } from "./http-guard.js";
+import { DEFAULT_UPLOAD_LIMIT } from "./files/uploads.js";
+import { filesRouter } from "./routes/files.js";
+import { graphsRouter } from "./routes/graphs.js";
+import { modelsRouter } from "./routes/models.js";
+import { nodesRouter } from "./routes/nodes.js";
+import { runsRouter } from "./routes/runs.js";
+import { subjectsRouter } from "./routes/subjects.js";
+import { createRuntime, REPO_ROOT, type Runtime, type RuntimeOptions } from "./runtime.js";
+import { attachWsHub } from "./ws/hub.js";
+
+export interface MudiServerOptions extends RuntimeOptions {
+  /** 0 = an ephemeral port (tests); the CLI defaults to 8188. */
+  port?: number;
+  host?: string;
+  /** The built editor (default editor/dist). */
+  editorDir?: string;
+  /** Example graphs listed at /api/graphs (default graphs/). */
+  graphsDir?: string;
+  uploadLimitBytes?: number;
+}
+
+export interface MudiServer {
+  url: string;
+  port: number;
+  host: string;
+  runtime: Runtime;
+  close(): Promise<void>;
+}
+
+export async function createMudiServer(opts: MudiServerOptions = {}): Promise<MudiServer> {
+  const runtime = await createRuntime(opts);
+  const host = opts.host ?? "127.0.0.1";
+  const app = createApp(runtime, opts, host);
+  const server = createServer(app);
+  const hub = attachWsHub(server, runtime.queue, (req) => refusal(req, host, true));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    port,
+    host,
+    runtime,
+    async close() {
+      await runtime.close();
+      await hub.close();
+      await closeHttp(server);
+    },
+  };
+}
+
+function createApp(runtime: Runtime, opts: MudiServerOptions, host: string): express.Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.use(httpGuard(host));
+  const api = express.Router();
+  api.use(nodesRouter(runtime.registry, runtime.services.models));
+  api.use(runsRouter(runtime.queue));
+  api.use(filesRouter(runtime.dirs, opts.uploadLimitBytes ?? DEFAULT_UPLOAD_LIMIT));
+  api.use(graphsRouter(opts.graphsDir ?? path.join(REPO_ROOT, "graphs")));
+  api.use(modelsRouter(runtime.services.models, runtime.services.sessions, runtime.queue.cache));
+  api.use("/subjects", subjectsRouter({ outputsDir: runtime.dirs.outputs, writeOutput: (n, b) => runtime.dirs.writeOutput(n, b), sessions: runtime.services.sessions }));
+  api.use((req, res) => {
+    res.status(404).json({ error: `no API route ${req.method} ${req.path}` });
+  });
+  app.use("/api", api);
+  const editorDir = opts.editorDir ?? path.join(REPO_ROOT, "editor", "dist");
+  app.use(express.static(editorDir));
+  app.get("/", (_req, res) => {
+    if (existsSync(path.join(editorDir, "index.html"))) res.sendFile(path.join(editorDir, "index.html"));
+    else res.status(503).type("text/plain").send(`The editor is not built (${editorDir} is missing): run "npm run build:editor", or "npm start", which builds it.\n`);
+  });
+  app.use(errorHandler);
+  return app;
+}
+
+/** Every failure as JSON {error} with a fitting status; a body over the size limit is 413. */
+const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => {
+  const e = err as Error & { status?: number; type?: string; limit?: number };
+  if (e instanceof UnsafePathError) {
+    res.status(e.status).json({ error: e.message });
+    return;
+  }
+  if (e.type === "entity.too.large") {
+    res.status(413).json({ error: `request body is larger than the limit of ${Math.round((e.limit ?? 0) / 1024 / 1024)} MB` });
+    return;
+  }
+  if (e.type === "entity.parse.failed") {
+    const message = `request body is not valid JSON: ${e.message}`;
+    res.status(400).json({ error: message, errors: [{ node: null, message }] });
+    return;
+  }
+  const status = typeof e.status === "number" && e.status >= 400 && e.status < 600 ? e.status : 500;
+  if (status >= 500) console.error(e);
+  res.status(status).json({ error: e.message });
+};
+
+function closeHttp(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

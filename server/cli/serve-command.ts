@@ -1,0 +1,47 @@
+// `mudi serve` and `mudi start`: the editor and runtime on one port until Ctrl-C.
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { createMudiServer } from "../app.js";
+import { parseDevice } from "../models/sessions.js";
+import { REPO_ROOT } from "../runtime.js";
+
+export const DEFAULT_PORT = 8188;
+export const SERVE_USAGE = "usage: mudi serve [--port 8188] [--host 127.0.0.1] [--data DIR] [--device auto|cpu|cuda|webgpu]";
+
+export async function serveCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { port: { type: "string" }, host: { type: "string" }, data: { type: "string" }, device: { type: "string" } },
+  });
+  const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    process.stderr.write(`--port must be a whole number from 0 to 65535, got "${values.port}"\n${SERVE_USAGE}\n`);
+    return 2;
+  }
+  const host = values.host ?? "127.0.0.1";
+  const server = await createMudiServer({ port, host, dataDir: values.data ?? path.resolve("data"), device: parseDevice(values.device, "--device") });
+  if (host !== "127.0.0.1" && host !== "localhost" && host !== "::1") process.stderr.write(`warning: listening on ${host}: anyone who can reach it can run graphs and read outputs\n`);
+  process.stderr.write(`MuDI Studio at ${server.url}${existsSync(path.join(REPO_ROOT, "editor", "dist", "index.html")) ? "" : " (editor not built: npm run build:editor)"}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  process.stderr.write("stopping...\n");
+  await server.close();
+  return 0;
+}
+
+/** `mudi start`: what a fresh clone needs first (tiny models, the built editor), then serve on 8188. */
+export async function startCommand(argv: string[]): Promise<number> {
+  const { ensureTinyModels } = await import("../../models/recipe/index.js");
+  const tiny = await ensureTinyModels();
+  if (tiny.built) process.stderr.write(`built the tiny models in ${tiny.root}\n`);
+  if (!existsSync(path.join(REPO_ROOT, "editor", "dist", "index.html"))) {
+    process.stderr.write("building the editor (first start)...\n");
+    const { build } = await import("vite");
+    await build({ configFile: path.join(REPO_ROOT, "editor", "vite.config.ts"), logLevel: "warn" });
+  }
+  return serveCommand(argv);
+}

@@ -1,0 +1,18 @@
+// The model catalog and session manager nodes see as ctx.models / ctx.sessions (written by the
+// models area in server/models/), set up in one place for the server and the CLI.
+import type { Device, SessionProvider } from "./contract.js";
+import { createModelCatalog } from "./models/catalog.js";
+import { createSessionProvider } from "./models/sessions.js";
+import type { ModelCatalog } from "./models/types.js";
+
+export interface ModelServices {
+  models: ModelCatalog;
+  sessions: SessionProvider;
+}
+
+export function createModelServices(opts: { roots?: string[]; device: Device; log?: (message: string) => void }): ModelServices {
+  return {
+    models: createModelCatalog(opts.roots),
+    sessions: createSessionProvider({ defaultDevice: opts.device, log: opts.log ?? ((m) => process.stderr.write(`[models] ${m}\n`)) }),
+  };
+}

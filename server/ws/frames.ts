@@ -1,0 +1,25 @@
+// Binary preview frames: uint32 big-endian header length, a UTF-8 JSON header naming the run,
+// node and MIME type, then the image bytes. The editor decodes the same layout.
+export interface PreviewHeader {
+  runId: string;
+  nodeId: string;
+  mime: string;
+}
+
+export function encodePreviewFrame(header: PreviewHeader, bytes: Uint8Array): Buffer {
+  const head = Buffer.from(JSON.stringify(header), "utf8");
+  const frame = Buffer.allocUnsafe(4 + head.length + bytes.length);
+  frame.writeUInt32BE(head.length, 0);
+  head.copy(frame, 4);
+  frame.set(bytes, 4 + head.length);
+  return frame;
+}
+
+export function decodePreviewFrame(frame: Uint8Array): { header: PreviewHeader; bytes: Uint8Array } {
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  if (frame.byteLength < 4) throw new Error("preview frame shorter than its 4-byte header length");
+  const n = view.getUint32(0, false);
+  if (4 + n > frame.byteLength) throw new Error(`preview frame header length ${n} exceeds the frame (${frame.byteLength} bytes)`);
+  const header = JSON.parse(new TextDecoder().decode(frame.subarray(4, 4 + n))) as PreviewHeader;
+  return { header, bytes: frame.subarray(4 + n) };
+}

@@ -1,0 +1,314 @@
+// The editor in real Chromium against a real runtime on an ephemeral port: open an example,
+// run it, see the output image on the node, save, reload, reopen (JSON and PNG), and see the
+// runtime's errors, progress, live previews and cancel on the canvas.
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { checkAborted, defineNode, NodeInputError } from "../../server/contract.js";
+import { encodePng, probeImage } from "../../nodes/image/codec.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
+import { ensureTinyModels } from "../helpers/tiny.js";
+import { launchBrowser } from "./browser.js";
+import { buildEditor, type BuiltEditor } from "./build-editor.js";
+import type { GraphDocument } from "../../server/graph/schema.js";
+
+/** Streams a preview frame and progress per step until cancelled; shows a plot when it starts. */
+const SlowPreview = defineNode({
+  id: "test.SlowPreview",
+  title: "Slow Preview",
+  category: "test",
+  description: "Test node: progress and a preview frame every step.",
+  inputs: {},
+  outputs: {},
+  widgets: z.object({ steps: z.number().int().min(1).max(100_000).default(2000) }),
+  output: true,
+  async run(_inputs, w, ctx) {
+    const png = await encodePng({ width: 16, height: 16, data: new Uint8Array(16 * 16 * 3).fill(180) });
+    ctx.display({ text: ["streaming"], data: { plot: { x: [0, 1, 2, 3], y: [3, 1, 2, 0.5] } } });
+    for (let i = 0; i < w.steps; i++) {
+      checkAborted(ctx.signal);
+      ctx.progress(i + 1, w.steps);
+      ctx.preview({ mime: "image/png", bytes: png });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return {};
+  },
+});
+
+/** Fails every run, naming its input, the way a node refuses bad input. */
+const FailOnImage = defineNode({
+  id: "test.FailOnImage",
+  title: "Fail On Image",
+  category: "test",
+  description: "Test node: always throws a NodeInputError on its input.",
+  inputs: { images: { type: "IMAGE" } },
+  outputs: {},
+  widgets: z.object({}),
+  output: true,
+  async run() {
+    throw new NodeInputError("this test node refuses every image", "images");
+  },
+});
+
+let built: BuiltEditor;
+let server: TestServer;
+let browser: Browser;
+let scratch: string;
+
+beforeAll(async () => {
+  built = await buildEditor();
+  await ensureTinyModels();
+  server = await startTestServer({ editorDir: built.dir, extraNodes: [SlowPreview, FailOnImage] });
+  browser = await launchBrowser();
+  scratch = await mkdtemp(path.join(tmpdir(), "mudi-e2e-"));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await built?.remove();
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+async function openEditor(): Promise<Page> {
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.error("page error:", e.message));
+  await page.goto(server.url);
+  await page.evaluate(() => window.mudi.ready);
+  return page;
+}
+
+const documentOf = (page: Page) => page.evaluate(() => window.mudi.document());
+const nodeOf = (page: Page, id: string) => page.evaluate((id) => window.mudi.node(id), id);
+
+async function openFileWithPicker(page: Page, file: string): Promise<void> {
+  const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.click("[data-action=open]")]);
+  await chooser.setFiles(file);
+}
+
+/** What a user does by dropping a file from the desktop onto the canvas. */
+async function dropFile(page: Page, name: string, bytes: Uint8Array, mime: string): Promise<void> {
+  await page.evaluate(
+    ({ name, data, mime }) => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([new Uint8Array(data)], name, { type: mime }));
+      document.querySelector(".mudi-canvas")!.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    },
+    { name, data: [...bytes], mime },
+  );
+}
+
+async function loadDocument(page: Page, doc: GraphDocument, name: string): Promise<void> {
+  const file = path.join(scratch, name);
+  await writeFile(file, JSON.stringify(doc));
+  await openFileWithPicker(page, file);
+  await page.waitForFunction((count) => window.mudi.nodeIds().length === count, Object.keys(doc.nodes).length);
+}
+
+describe("editor in Chromium", () => {
+  it("opens an example, runs it, shows the output image, and saves/reloads/reopens the identical graph", async () => {
+    const page = await openEditor();
+    const example = (await (await fetch(`${server.url}/api/graphs/image-basics.json`)).json()) as GraphDocument;
+
+    await page.click("[data-action=new]");
+    expect(await page.evaluate(() => window.mudi.nodeIds())).toEqual([]);
+    await page.click("[data-action=examples]");
+    await page.click(".mudi-menu-item:has-text('image-basics')");
+    await page.waitForFunction(() => window.mudi.nodeIds().length === 3);
+    const opened = await documentOf(page);
+    for (const [id, node] of Object.entries(example.nodes)) {
+      expect(opened.nodes[id]).toMatchObject({ type: node.type, inputs: node.inputs, widgets: node.widgets });
+    }
+    expect(opened.editor?.positions).toEqual(example.editor?.positions);
+    // Widgets come from the node's schema: SaveImage has a text prefix and a toggle.
+    expect((await nodeOf(page, "save"))?.widgets).toEqual(["prefix", "embedGraph"]);
+
+    const ran = await documentOf(page);
+    await page.click("[data-action=run]");
+    await page.waitForFunction(() => (window.mudi.node("save")?.drawnImages ?? 0) > 0 && (window.mudi.node("preview")?.drawnImages ?? 0) > 0, null, { timeout: 30_000 });
+    const save = await nodeOf(page, "save");
+    expect(save?.state).toBe("done");
+    expect(save?.badge).toBe("done");
+    expect(save?.images[0]).toMatch(/\.png$/);
+
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("[data-action=save]")]);
+    expect(download.suggestedFilename()).toBe("image-basics.json");
+    const savedPath = path.join(scratch, "saved.json");
+    await download.saveAs(savedPath);
+    const saved = JSON.parse(await readFile(savedPath, "utf8")) as GraphDocument;
+    expect(saved).toEqual(await documentOf(page));
+
+    // The graph in progress survives a reload.
+    await page.reload();
+    await page.evaluate(() => window.mudi.ready);
+    expect(await documentOf(page)).toEqual(saved);
+
+    // Reopening the saved file gives the identical document.
+    await page.click("[data-action=new]");
+    expect(await page.evaluate(() => window.mudi.nodeIds())).toEqual([]);
+    await openFileWithPicker(page, savedPath);
+    await page.waitForFunction(() => window.mudi.nodeIds().length === 3);
+    expect(await documentOf(page)).toEqual(saved);
+
+    // The PNG SaveImage wrote carries the graph that made it; dropping it reopens that graph.
+    const png = new Uint8Array(await (await fetch(`${server.url}/api/view?file=${encodeURIComponent(save!.images[0]!)}&dir=outputs`)).arrayBuffer());
+    await page.click("[data-action=new]");
+    await dropFile(page, "result.png", png, "image/png");
+    await page.waitForFunction(() => window.mudi.nodeIds().length === 3);
+    const fromPng = await documentOf(page);
+    expect(fromPng.nodes).toEqual(ran.nodes);
+    expect(fromPng.editor?.positions).toEqual(ran.editor?.positions);
+    await page.context().close();
+  });
+
+  it("shows the runtime's validation errors as badges on the node and input they name", async () => {
+    const page = await openEditor();
+    const doc: GraphDocument = {
+      format: "mudi-graph",
+      version: 1,
+      nodes: {
+        load: { type: "mudi.LoadImage", widgets: { image: "mudi-sample.png" }, inputs: {} },
+        save: { type: "mudi.SaveImage", widgets: { prefix: "no spaces allowed", embedGraph: true }, inputs: {} },
+      },
+    };
+    await loadDocument(page, doc, "invalid.json");
+    await page.click("[data-action=run]");
+    await page.waitForFunction(() => window.mudi.node("save")?.state === "error");
+    const save = await nodeOf(page, "save");
+    expect(save?.badge).toBe("⚠ error");
+    expect(save?.issues.some((i) => i.input === "images")).toBe(true);
+    expect(save?.issues.some((i) => i.widget === "prefix")).toBe(true);
+    expect((await nodeOf(page, "load"))?.issues).toEqual([]);
+    // The same messages are listed beside the canvas; clicking one selects the node.
+    const listed = await page.locator(".mudi-issue[data-node=save]").allTextContents();
+    for (const issue of save!.issues) expect(listed.some((t) => t.includes(issue.message))).toBe(true);
+
+    // Fixing the graph and running again clears the badges.
+    await page.evaluate(() => {
+      const fixed = window.mudi.document();
+      fixed.nodes.save!.inputs = { images: ["load", "image"] };
+      fixed.nodes.save!.widgets.prefix = "fixed";
+      return fixed;
+    }).then((fixed) => loadDocument(page, fixed, "fixed.json"));
+    await page.click("[data-action=run]");
+    await page.waitForFunction(() => window.mudi.node("save")?.state === "done", null, { timeout: 30_000 });
+    expect((await nodeOf(page, "save"))?.issues).toEqual([]);
+    await page.context().close();
+  });
+
+  it("shows a failing node's error on its input, live previews and progress, and cancels from the queue", async () => {
+    const page = await openEditor();
+    await loadDocument(
+      page,
+      {
+        format: "mudi-graph",
+        version: 1,
+        nodes: {
+          load: { type: "mudi.LoadImage", widgets: { image: "mudi-sample.png" }, inputs: {} },
+          fail: { type: "test.FailOnImage", widgets: {}, inputs: { images: ["load", "image"] } },
+        },
+      },
+      "failing.json",
+    );
+    await page.click("[data-action=run]");
+    await page.waitForFunction(() => window.mudi.node("fail")?.state === "error", null, { timeout: 30_000 });
+    expect((await nodeOf(page, "fail"))?.issues).toEqual([{ input: "images", message: "this test node refuses every image" }]);
+    // Earlier tests may have computed it already: then it is served from the cache.
+    expect((await nodeOf(page, "load"))?.state).toMatch(/^(done|cached)$/);
+
+    await loadDocument(page, { format: "mudi-graph", version: 1, nodes: { slow: { type: "test.SlowPreview", widgets: {}, inputs: {} } } }, "slow.json");
+    await page.click("[data-action=run]");
+    await page.waitForFunction(() => window.mudi.node("slow")?.preview === true && (window.mudi.node("slow")?.drawnImages ?? 0) > 0, null, { timeout: 30_000 });
+    await page.waitForFunction(() => /^running \d+%$/.test(window.mudi.node("slow")?.badge ?? ""));
+    // A reloaded page catches up with its run in progress: state, progress, the latest preview.
+    await page.reload();
+    await page.evaluate(() => window.mudi.ready);
+    await page.waitForFunction(() => window.mudi.node("slow")?.state === "running" && window.mudi.node("slow")?.preview === true, null, { timeout: 30_000 });
+    await page.click("[data-action=queue]");
+    await page.click(".mudi-queue li.mudi-run-running button:has-text('Cancel')");
+    await page.waitForSelector(".mudi-queue li.mudi-run-cancelled");
+    await page.waitForFunction(() => window.mudi.node("slow")?.state === "idle");
+    await page.context().close();
+  });
+
+  it("keeps nodes of unknown types as placeholders and saves them back unchanged", async () => {
+    const page = await openEditor();
+    const doc: GraphDocument = {
+      format: "mudi-graph",
+      version: 1,
+      nodes: {
+        load: { type: "mudi.LoadImage", widgets: { image: "mudi-sample.png" }, inputs: {} },
+        future: { type: "mudi.FromTheFuture", widgets: { strength: 0.25, mode: "wild", list: [1, 2] }, inputs: { images: ["load", "image"] }, note: "kept" },
+        show: { type: "mudi.PreviewImage", widgets: {}, inputs: { images: ["future", "result"] } },
+      },
+    };
+    await loadDocument(page, doc, "future.json");
+    expect((await nodeOf(page, "future"))?.title).toBe("Unknown: mudi.FromTheFuture");
+    expect((await documentOf(page)).nodes).toEqual(doc.nodes);
+    await page.context().close();
+  });
+
+  it("adds a node from the search box with a fresh id and its schema's widgets", async () => {
+    const page = await openEditor();
+    await page.click("[data-action=new]");
+    await page.click("[data-action=add]");
+    const search = page.locator(".litesearchbox input");
+    await search.pressSequentially("Save Image");
+    await page.waitForFunction(() => [...document.querySelectorAll(".lite-search-item")].every((e) => e.textContent?.startsWith("Save Image")));
+    await search.press("Enter");
+    await page.waitForFunction(() => window.mudi.nodeIds().length === 1);
+    const doc = await documentOf(page);
+    expect(doc.nodes).toEqual({ "1": { type: "mudi.SaveImage", widgets: { prefix: "mudi", embedGraph: true }, inputs: {} } });
+    await page.context().close();
+  });
+
+  it("labels graphs whose pipeline is a tiny model", async () => {
+    const page = await openEditor();
+    const tiny = page.locator(".mudi-tiny");
+    await page.click("[data-action=new]");
+    await loadDocument(page, { format: "mudi-graph", version: 1, nodes: { p: { type: "mudi.LoadPipeline", widgets: { model: "tiny" }, inputs: {} } } }, "tiny.json");
+    await expect(tiny.isVisible()).resolves.toBe(true);
+    await expect(tiny.textContent()).resolves.toBe("tiny random model: noise, not pictures");
+    await page.click("[data-action=new]");
+    await page.waitForFunction(() => document.querySelector(".mudi-tiny")?.hasAttribute("hidden"));
+    await loadDocument(page, { format: "mudi-graph", version: 1, nodes: { p: { type: "mudi.LoadPipeline", widgets: { model: "my-real-sdxl" }, inputs: {} } } }, "real.json");
+    await expect(tiny.isVisible()).resolves.toBe(false);
+    await page.context().close();
+  });
+
+  it("uploads an image through the node's upload button and runs with it", async () => {
+    const page = await openEditor();
+    await loadDocument(
+      page,
+      {
+        format: "mudi-graph",
+        version: 1,
+        nodes: {
+          load: { type: "mudi.LoadImage", widgets: { image: "mudi-sample.png" }, inputs: {} },
+          show: { type: "mudi.PreviewImage", widgets: {}, inputs: { images: ["load", "image"] } },
+        },
+      },
+      "upload.json",
+    );
+    const photo = path.join(scratch, "tiny-photo.png");
+    await writeFile(photo, await encodePng({ width: 24, height: 10, data: new Uint8Array(24 * 10 * 3).fill(40) }));
+    const at = await page.evaluate(() => window.mudi.widgetCenter("load", "choose image to upload"));
+    const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.mouse.click(at.x, at.y)]);
+    await chooser.setFiles(photo);
+    await page.waitForFunction(() => window.mudi.document().nodes.load?.widgets.image !== "mudi-sample.png");
+    const uploaded = (await documentOf(page)).nodes.load!.widgets.image as string;
+    expect(uploaded).toMatch(/\.png$/);
+
+    await page.click("[data-action=run]");
+    await page.waitForFunction(() => (window.mudi.node("show")?.drawnImages ?? 0) > 0, null, { timeout: 30_000 });
+    // The image on the node is the uploaded photo (24x10), not the sample.
+    const shown = (await nodeOf(page, "show"))!.images[0]!;
+    const bytes = new Uint8Array(await (await fetch(`${server.url}/api/view?file=${encodeURIComponent(shown)}`)).arrayBuffer());
+    expect(await probeImage(bytes)).toMatchObject({ width: 24, height: 10 });
+    await page.context().close();
+  });
+});

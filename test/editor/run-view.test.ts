@@ -1,0 +1,69 @@
+// Node states, errors and displays from sequences of runtime events.
+import { describe, expect, it } from "vitest";
+import type { ServerEvent } from "../../editor/src/events.js";
+import { RunView } from "../../editor/src/run-view.js";
+
+const ev = (e: ServerEvent) => e;
+
+describe("run view", () => {
+  it("follows a run: running, progress, cached with display, done with images, error on an input", () => {
+    const view = new RunView();
+    view.queued("r");
+    view.apply(ev({ type: "started", runId: "r" }));
+    view.apply(ev({ type: "node-cached", runId: "r", nodeId: "load", display: { text: ["cached"] } }));
+    view.apply(ev({ type: "node-started", runId: "r", nodeId: "sampler" }));
+    view.apply(ev({ type: "progress", runId: "r", nodeId: "sampler", value: 3, max: 10 }));
+    expect(view.node("sampler")).toMatchObject({ state: "running", progress: { value: 3, max: 10 } });
+    view.apply(ev({ type: "node-output", runId: "r", nodeId: "sampler", display: { images: ["a.png"] } }));
+    view.apply(ev({ type: "node-started", runId: "r", nodeId: "check" }));
+    view.apply(ev({ type: "error", runId: "r", nodeId: "check", message: "bad image", input: "images" }));
+    view.apply(ev({ type: "finished", runId: "r", status: "error" }));
+    expect(view.node("load")).toMatchObject({ state: "cached", display: { text: ["cached"] } });
+    expect(view.node("sampler")).toMatchObject({ state: "done", progress: undefined, display: { images: ["a.png"] } });
+    expect(view.node("check")).toMatchObject({ state: "error", issues: [{ input: "images", message: "bad image" }] });
+    expect(view.runs.get("r")).toMatchObject({ status: "error", message: "check: bad image" });
+  });
+
+  it("paints events that arrived before POST /api/runs answered, once the run is known to be ours", () => {
+    const view = new RunView();
+    view.apply(ev({ type: "started", runId: "early" }));
+    view.apply(ev({ type: "node-started", runId: "early", nodeId: "n" }));
+    view.apply(ev({ type: "node-output", runId: "early", nodeId: "n", display: { images: ["x.png"] } }));
+    expect(view.node("n").state).toBe("idle");
+    view.queued("early");
+    expect(view.node("n")).toMatchObject({ state: "done", display: { images: ["x.png"] } });
+  });
+
+  it("does not paint other pages' runs but lists them", () => {
+    const view = new RunView();
+    view.apply(ev({ type: "node-started", runId: "theirs", nodeId: "n" }));
+    expect(view.node("n").state).toBe("idle");
+    expect(view.runs.get("theirs")).toMatchObject({ mine: false });
+  });
+
+  it("puts validation errors on nodes, inputs and widgets, graph-level ones apart, and clears them on the next run", () => {
+    const view = new RunView();
+    view.rejected([
+      { node: "save", input: "images", message: "missing input" },
+      { node: "save", widget: "prefix", message: "letters only" },
+      { node: null, message: "no output nodes" },
+    ]);
+    expect(view.refused).toBe(true);
+    expect(view.node("save")).toMatchObject({ state: "error", issues: [{ input: "images" }, { widget: "prefix" }] });
+    expect(view.graphIssues).toEqual(["no output nodes"]);
+    view.queued("next");
+    expect(view.node("save")).toMatchObject({ state: "idle", issues: [] });
+    expect(view.graphIssues).toEqual([]);
+    expect(view.refused).toBe(false);
+  });
+
+  it("a cancelled run leaves no node running", () => {
+    const view = new RunView();
+    view.queued("r");
+    view.apply(ev({ type: "node-started", runId: "r", nodeId: "slow" }));
+    view.apply(ev({ type: "cancelled", runId: "r" }));
+    view.apply(ev({ type: "finished", runId: "r", status: "cancelled" }));
+    expect(view.node("slow").state).toBe("idle");
+    expect(view.runs.get("r")?.status).toBe("cancelled");
+  });
+});

@@ -1,0 +1,138 @@
+// D&C scores against numbers worked by hand (the paper's Figure 10 and small matrices whose
+// singular values are known in closed form), never against this code's own output.
+import { describe, expect, it } from "vitest";
+import {
+  aggregateSimilarities,
+  algorithm3Score,
+  cosineSimilarity,
+  greedyOrder,
+  matrixScore,
+  referenceMatrix,
+  scoreImage,
+  spectralNorm,
+} from "../../nodes/evaluation/dnc.js";
+
+describe("Algorithm 3 (two subjects)", () => {
+  it("scores the paper's Figure 10 examples", () => {
+    // conf = 0.72-0.29 = 0.43 and 0.52-0.40 = 0.12: both claim X, |0.43-0.12| = 0.31
+    expect(algorithm3Score([[0.72, 0.29], [0.52, 0.4]])).toBeCloseTo(0.31, 12);
+    // conf = 0.44 and -0.44: different identities, 0.44+0.44 = 0.88
+    expect(algorithm3Score([[0.72, 0.28], [0.27, 0.71]])).toBeCloseTo(0.88, 12);
+  });
+
+  it("takes the difference branch when both boxes claim the same identity", () => {
+    // both claim Y: conf = -0.5 and -0.1, |(-0.5)-(-0.1)| = 0.4
+    expect(algorithm3Score([[0.2, 0.7], [0.4, 0.5]])).toBeCloseTo(0.4, 12);
+  });
+
+  it("takes the sum branch for opposite claims and for an undecided box", () => {
+    // conf = 0.3 and -0.2 -> 0.5
+    expect(algorithm3Score([[0.6, 0.3], [0.3, 0.5]])).toBeCloseTo(0.5, 12);
+    // conf = 0 and -0.3: product 0 is not > 0, so |0| + |-0.3|
+    expect(algorithm3Score([[0.5, 0.5], [0.3, 0.6]])).toBeCloseTo(0.3, 12);
+  });
+
+  it("scores 0 when the box count is not two", () => {
+    expect(algorithm3Score([[0.9, 0.1]])).toBe(0);
+    expect(algorithm3Score([[0.9, 0.1], [0.1, 0.9], [0.5, 0.5]])).toBe(0);
+    expect(algorithm3Score([])).toBe(0);
+  });
+
+  it("pools over references by mean, or by max in the Max variant", () => {
+    // sims[b][j][r]
+    const sims = [
+      [[0.6, 0.8], [0.3, 0.1]],
+      [[0.2, 0.9], [0.5, 0.5]],
+    ];
+    // mean: s = [[0.7, 0.2], [0.55, 0.5]] -> conf 0.5, 0.05 same sign -> 0.45
+    expect(aggregateSimilarities(sims, "mean")[1]![0]).toBeCloseTo(0.55, 12);
+    expect(scoreImage(sims, 2, "algorithm3").score).toBeCloseTo(0.45, 12);
+    // max: s = [[0.8, 0.3], [0.9, 0.5]] -> conf 0.5, 0.4 same sign -> 0.1
+    expect(scoreImage(sims, 2, "algorithm3-max").score).toBeCloseTo(0.1, 12);
+  });
+
+  it("refuses a subject count other than two", () => {
+    expect(() => scoreImage([[[0.5], [0.5], [0.5]]], 3, "algorithm3")).toThrow(/exactly two subjects/);
+  });
+});
+
+describe("spectral norm", () => {
+  it("matches hand-worked 2x2 cases", () => {
+    // A^T A = [[25,20],[20,25]], eigenvalues 45 and 5 -> sqrt(45)
+    expect(spectralNorm([[3, 0], [4, 5]])).toBeCloseTo(Math.sqrt(45), 10);
+    // [[1,1],[0,1]]: singular values are the golden ratio and its inverse
+    expect(spectralNorm([[1, 1], [0, 1]])).toBeCloseTo((1 + Math.sqrt(5)) / 2, 10);
+    // A diagonal difference: the largest |entry|
+    expect(spectralNorm([[0, 0], [0.1, 0]])).toBeCloseTo(0.1, 12);
+  });
+
+  it("matches hand-worked 3x3 cases, including repeated singular values and zero", () => {
+    expect(spectralNorm([[1, 0, 0], [0, -3, 0], [0, 0, 2]])).toBeCloseTo(3, 10);
+    // rank one u v^T with |u| = |v| = 3 -> 9
+    const u = [1, 2, 2], v = [2, 1, 2];
+    expect(spectralNorm(u.map((a) => v.map((b) => a * b)))).toBeCloseTo(9, 10);
+    // top eigenvector of A^T A is e3: orthogonal to the first two starting vectors
+    expect(spectralNorm([[0.1, 0, 0], [0, 0.1, 0], [0, 0, 0.4]])).toBeCloseTo(0.4, 12);
+    expect(spectralNorm([[1, 0, 0], [0, 1, 0], [0, 0, 1]])).toBeCloseTo(1, 12);
+    expect(spectralNorm([[0, 0, 0], [0, 0, 0], [0, 0, 0]])).toBe(0);
+  });
+});
+
+describe("matrix form (N subjects)", () => {
+  it("orders boxes subject by subject, taking each subject's best unused box", () => {
+    // Subject 0 takes box 0 (0.6 > 0.5) although box 0 looks far more like subject 1 (0.9):
+    // the authors' greedy runs over subjects in order, not over the global maximum.
+    expect(greedyOrder([[0.6, 0.9], [0.5, 0.1]])).toEqual([0, 1]);
+    expect(greedyOrder([[0.3, 0.8], [0.9, 0.2]])).toEqual([1, 0]);
+  });
+
+  it("scores 1 - ||S - S_GT|| for two subjects with swapped boxes", () => {
+    // greedy: subject 0 -> box 1, subject 1 -> box 0; ordered = [[0.9,0.2],[0.3,0.8]]
+    // S - S_GT = [[0,0],[0.1,0]] -> norm 0.1 -> 0.9
+    const r = matrixScore([[0.3, 0.8], [0.9, 0.2]], [[0.9, 0.2], [0.2, 0.8]]);
+    expect(r.order).toEqual([1, 0]);
+    expect(r.score).toBeCloseTo(0.9, 12);
+  });
+
+  it("scores three subjects after greedy ordering", () => {
+    const sGt = [[0.8, 0.3, 0.2], [0.3, 0.8, 0.3], [0.2, 0.3, 0.8]];
+    // boxes hold subject 1's, subject 2's, subject 0's rows; ordered - S_GT = diag(-0.2, 0.1, -0.1)
+    const s = [[0.3, 0.9, 0.3], [0.2, 0.3, 0.7], [0.6, 0.3, 0.2]];
+    const r = matrixScore(s, sGt);
+    expect(r.order).toEqual([2, 0, 1]);
+    expect(r.score).toBeCloseTo(0.8, 12);
+    // the box -> identity mapping follows the order
+    expect(scoreImage(s.map((row) => row.map((x) => [x])), 3, "matrix", sGt).identity).toEqual([1, 2, 0]);
+  });
+
+  it("scores 0 when the box count differs from the subject count", () => {
+    const sGt = [[0.8, 0.3], [0.3, 0.8]];
+    expect(matrixScore([[0.8, 0.3]], sGt).score).toBe(0);
+    expect(matrixScore([[0.8, 0.3], [0.3, 0.8], [0.5, 0.5]], sGt).score).toBe(0);
+    expect(scoreImage([], 2, "matrix-max", sGt).score).toBe(0);
+  });
+});
+
+describe("similarities", () => {
+  it("cosine similarity of hand-picked vectors", () => {
+    expect(cosineSimilarity([1, 2, 2], [2, 1, 2])).toBeCloseTo(8 / 9, 12);
+    expect(cosineSimilarity([3, 0], [0, 5])).toBe(0);
+    expect(cosineSimilarity([2, 0], [5, 0])).toBeCloseTo(1, 12);
+  });
+
+  it("S_GT from reference sets, by mean (self-pairs included) and by max (self left out)", () => {
+    const r = Math.SQRT1_2;
+    const a = [[1, 0], [r, r]]; // subject A: e1 and the diagonal
+    const b = [[0, 2]]; // subject B: e2 (length does not matter)
+    const mean = referenceMatrix([a, b], "mean");
+    expect(mean[0]![0]).toBeCloseTo((1 + r + r + 1) / 4, 12);
+    expect(mean[0]![1]).toBeCloseTo((0 + r) / 2, 12);
+    expect(mean[1]![0]).toBeCloseTo((0 + r) / 2, 12);
+    expect(mean[1]![1]).toBeCloseTo(1, 12);
+    const max = referenceMatrix([a, b], "max");
+    expect(max[0]![0]).toBeCloseTo(r, 12); // each of A's references against the other one
+    expect(max[0]![1]).toBeCloseTo((0 + r) / 2, 12);
+    expect(max[1]![0]).toBeCloseTo(r, 12);
+    expect(max[1]![1]).toBeCloseTo(1, 12); // a single reference: 1, as in the mean form
+  });
+});

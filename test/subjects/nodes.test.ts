@@ -1,0 +1,142 @@
+// The subject nodes in a real runtime on an ephemeral port, on the tiny models: the example
+// graph graphs/mudi-preprocess.json, AutoMask reporting failing photos by file while keeping
+// their masks, and clear errors for bad input.
+import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decodeMask } from "../../nodes/image/codec.js";
+import { ensureTinyModels } from "../helpers/tiny.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
+
+const GRAPH = fileURLToPath(new URL("../../graphs/mudi-preprocess.json", import.meta.url));
+const ASSETS = fileURLToPath(new URL("../../graphs/assets/subjects/", import.meta.url));
+
+let server: TestServer;
+let work: string;
+
+interface RunInfo {
+  status: string;
+  error?: { nodeId: string; message: string; input?: string };
+  nodes: Record<string, { state: string; display?: { images?: string[]; text?: string[]; data?: Record<string, unknown> } }>;
+}
+
+async function run(graph: unknown, outputs?: string): Promise<RunInfo> {
+  const res = await fetch(`${server.url}/api/runs${outputs ? `?outputs=${outputs}` : ""}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(graph) });
+  const body = await res.json();
+  if (res.status !== 201) throw new Error(`run refused: ${JSON.stringify(body)}`);
+  for (;;) {
+    const info = (await (await fetch(`${server.url}/api/runs/${body.runId}`)).json()) as RunInfo;
+    if (!["queued", "running"].includes(info.status)) return info;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function exampleGraph(asShipped = false) {
+  const g = JSON.parse(await readFile(GRAPH, "utf8"));
+  // Copies of the sample subjects unless the test runs the graph as shipped (folders relative to
+  // the repository); small collages either way.
+  if (!asShipped) {
+    g.nodes.plush.widgets.folder = join(work, "plush");
+    g.nodes.can.widgets.folder = join(work, "can");
+  }
+  Object.assign(g.nodes.segmix.widgets, { width: 256, height: 256 });
+  Object.assign(g.nodes.cutmix.widgets, { width: 256, height: 256 });
+  return g;
+}
+
+beforeAll(async () => {
+  await ensureTinyModels();
+  work = await mkdtemp(join(tmpdir(), "mudi-nodes-"));
+  await cp(ASSETS, work, { recursive: true });
+  server = await startTestServer();
+}, 60_000);
+
+afterAll(async () => {
+  await server?.close();
+  await rm(work, { recursive: true, force: true });
+});
+
+describe("graphs/mudi-preprocess.json on the tiny models", () => {
+  it("loads two subjects, keeps their masks, and previews Seg-Mix collages with captions", async () => {
+    const info = await run(await exampleGraph(true));
+    expect(info.error).toBeUndefined();
+    expect(info.status).toBe("success");
+    const auto = info.nodes.automask!.display!;
+    expect(auto.text![0]).toBe("0 masked, 6 kept, 0 failed");
+    expect((auto.data!.maskReview as { manifest: string }).manifest).toMatch(/^automask\/.+\/review\.json$/);
+    const segmix = info.nodes.segmix!.display!;
+    expect(segmix.images).toHaveLength(4);
+    for (const c of [...segmix.text!, ...info.nodes.cutmix!.display!.text!]) {
+      expect(c).toMatch(/^a photo of a (olis red monster plush|hta blue drink can) and a (olis red monster plush|hta blue drink can), simple background\.$/);
+    }
+    expect(info.nodes.cutmix!.display!.images).toHaveLength(4);
+  });
+
+  it("lists photos that fail the one-box rule by file, keeps their masks, and goes on", async () => {
+    const g = await exampleGraph();
+    // A sigmoid score is never above 1, so no photo gets a box.
+    Object.assign(g.nodes.automask.widgets, { redo: true, threshold: 1 });
+    const info = await run(g);
+    expect(info.status).toBe("success");
+    const auto = info.nodes.automask!.display!;
+    expect(auto.text![0]).toBe("0 masked, 0 kept, 6 failed");
+    for (const file of ["p00.jpg", "p01.jpg", "p02.jpg", "c00.jpg", "c01.jpg", "c02.jpg"]) {
+      expect(auto.text!.some((l) => l.includes(`/ ${file}: "`) && l.includes("no box scored above 1") && l.endsWith("(kept its previous mask)"))).toBe(true);
+    }
+    expect(info.nodes.segmix!.display!.images).toHaveLength(4); // the kept masks still feed Seg-Mix
+  });
+
+  it("names the node and input for a missing folder", async () => {
+    const g = await exampleGraph();
+    g.nodes.can.widgets.folder = join(work, "nothing-here");
+    const info = await run(g);
+    expect(info.status).toBe("error");
+    expect(info.error!.nodeId).toBe("can");
+    expect(info.error!.message).toMatch(/nothing-here.*does not exist/);
+  });
+});
+
+describe("detection, segmentation and Cut-Mix nodes", () => {
+  it("detects boxes on an uploaded wide photo and segments them into one mask of the photo's size", async () => {
+    const bytes = await readFile(join(work, "can", "c02.jpg")); // 400x224
+    const up = await (await fetch(`${server.url}/api/uploads?name=p.jpg`, { method: "POST", body: bytes })).json();
+    const graph = {
+      format: "mudi-graph",
+      version: 1,
+      nodes: {
+        detector: { type: "mudi.LoadDetector", widgets: { model: "tiny" } },
+        segmenter: { type: "mudi.LoadSegmenter", widgets: { model: "tiny" } },
+        image: { type: "mudi.LoadImage", widgets: { image: up.name } },
+        detect: { type: "mudi.DetectOWLv2", widgets: { queries: "plush, toy", threshold: 0.3 }, inputs: { detector: ["detector", "detector"], image: ["image", "image"] } },
+        sam: { type: "mudi.SegmentSAM", widgets: {}, inputs: { segmenter: ["segmenter", "segmenter"], image: ["image", "image"], boxes: ["detect", "boxes"] } },
+      },
+    };
+    const info = await run(graph, "sam");
+    expect(info.error).toBeUndefined();
+    const rows = info.nodes.detect!.display!.data as unknown as { image: number; boxes: number }[];
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.boxes).toBeGreaterThan(0);
+    const [maskName] = info.nodes.sam!.display!.images!;
+    const mask = await decodeMask(new Uint8Array(await (await fetch(`${server.url}/api/view?dir=outputs&file=${encodeURIComponent(maskName!)}`)).arrayBuffer()));
+    expect([mask.width, mask.height]).toEqual([up.width, up.height]);
+  });
+
+  it("mudi.CutMix previews seam-joined photos with the Seg-Mix caption template", async () => {
+    const graph = {
+      format: "mudi-graph",
+      version: 1,
+      nodes: {
+        segmenter: { type: "mudi.LoadSegmenter", widgets: { model: "tiny" } },
+        plush: { type: "mudi.LoadSubject", widgets: { folder: join(work, "plush"), className: "plush" } },
+        pair: { type: "mudi.CombineSubjects", inputs: { subject1: ["plush", "subject"], subject2: ["plush", "subject"] } },
+        cut: { type: "mudi.CutMix", widgets: { width: 128, height: 128, count: 2 }, inputs: { subjects: ["pair", "subjects"] } },
+      },
+    };
+    const info = await run(graph, "cut");
+    expect(info.status).toBe("success");
+    expect(info.nodes.cut!.display!.images).toHaveLength(2);
+    expect(info.nodes.cut!.display!.text).toEqual(["a photo of a plush and a plush, simple background.", "a photo of a plush and a plush, simple background."]);
+  });
+});

@@ -1,0 +1,100 @@
+// The mask review routes on a real Express server (ephemeral port) with real tiny SAM sessions:
+// read the manifest AutoMask wrote, segment one photo from a new box, accept it, and find the
+// correction next to the subject where LoadSubject picks it up.
+import express from "express";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decodeMask } from "../../nodes/image/codec.js";
+import { writeReview } from "../../nodes/subjects/review-manifest.js";
+import { readSubjectFolder } from "../../nodes/subjects/subject-folder.js";
+import { DataDirs } from "../../server/files/data-dirs.js";
+import { createSessionProvider } from "../../server/models/sessions.js";
+import { subjectsRouter } from "../../server/routes/subjects.js";
+import { ensureTinyModels } from "../helpers/tiny.js";
+import { writeSyntheticSubject } from "./synthetic-subjects.js";
+
+let root: string;
+let server: Server;
+let base: string;
+let dirs: DataDirs;
+let manifest: string;
+const sessions = createSessionProvider();
+
+beforeAll(async () => {
+  const tiny = await ensureTinyModels();
+  root = await mkdtemp(join(tmpdir(), "mudi-review-"));
+  dirs = new DataDirs(join(root, "data"));
+  await dirs.ensure();
+  await writeSyntheticSubject(join(root, "plush"), "plush", { count: 2 });
+  const subject = await readSubjectFolder(join(root, "plush"), { token: "olis", className: "plush" });
+  const review = await writeReview(
+    { runId: "run1", nodeId: "automask", writeOutput: (n, b) => dirs.writeOutput(n, b) },
+    { name: "tiny", dir: tiny.sam, device: "cpu", tiny: true },
+    [subject],
+    [{ subject: 0, image: 0, file: "p00.jpg", status: "failed", reason: "2 boxes", hasMask: true }],
+  );
+  manifest = review.manifest;
+  const app = express();
+  app.use("/api/subjects", subjectsRouter({ outputsDir: dirs.outputs, writeOutput: (n, b) => dirs.writeOutput(n, b), sessions }));
+  server = app.listen(0, "127.0.0.1");
+  await new Promise((r) => server.once("listening", r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/subjects`;
+}, 60_000);
+
+afterAll(async () => {
+  await new Promise((r) => server.close(r));
+  await sessions.free();
+  await rm(root, { recursive: true, force: true });
+});
+
+const post = (path: string, body: unknown) => fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+
+describe("mask review routes", () => {
+  it("serves the manifest with photos and masks in the outputs folder", async () => {
+    const res = await fetch(`${base}/review?manifest=${encodeURIComponent(manifest)}`);
+    expect(res.status).toBe(200);
+    const m = await res.json();
+    expect(m.subjects[0].dir).toBe(join(root, "plush"));
+    expect(m.subjects[0].images.map((i: { file: string; status: string }) => [i.file, i.status])).toEqual([["p00.jpg", "failed"], ["p01.jpg", "kept"]]);
+    expect(m.subjects[0].images[0].reason).toBe("2 boxes");
+    for (const i of m.subjects[0].images) {
+      expect((await stat(join(dirs.outputs, i.photo))).isFile()).toBe(true);
+      expect((await stat(join(dirs.outputs, i.mask))).isFile()).toBe(true);
+    }
+  });
+
+  it("segments from a drawn box, accepts, and saves the correction where LoadSubject reads it first", async () => {
+    const seg = await post("/review/segment", { manifest, subject: 0, image: 1, box: { x0: 10, y0: 20, x1: 200, y1: 300 } });
+    expect(seg.status).toBe(200);
+    const { mask } = await seg.json();
+    const candidate = await decodeMask(await readFile(join(dirs.outputs, mask)));
+    expect([candidate.width, candidate.height]).toEqual([240, 320]); // photo p01 is 240x320
+    const acc = await post("/review/accept", { manifest, subject: 0, image: 1, mask });
+    expect(acc.status).toBe(200);
+    const answer = await acc.json();
+    expect(answer.savedTo).toBe(join(root, "plush", "p01.mask.png"));
+    expect(answer.manifest.subjects[0].images[1]).toMatchObject({ status: "corrected", mask, savedTo: answer.savedTo });
+    // The manifest on disk was updated too.
+    const again = await (await fetch(`${base}/review?manifest=${encodeURIComponent(manifest)}`)).json();
+    expect(again.subjects[0].images[1].status).toBe("corrected");
+    // LoadSubject's reader now prefers the correction over mask_p01.png.
+    const subject = await readSubjectFolder(join(root, "plush"), { className: "plush" });
+    expect(Buffer.from(subject.masks[1]!.data).equals(Buffer.from(candidate.data))).toBe(true);
+  });
+
+  it("refuses names outside the outputs folder, unknown photos and foreign masks", async () => {
+    expect((await fetch(`${base}/review?manifest=${encodeURIComponent("../x.json")}`)).status).toBe(400);
+    expect((await fetch(`${base}/review?manifest=missing.json`)).status).toBe(404);
+    expect((await fetch(`${base}/review`)).status).toBe(400);
+    expect((await post("/review/segment", { manifest, subject: 3, image: 0, box: { x0: 0, y0: 0, x1: 5, y1: 5 } })).status).toBe(404);
+    expect((await post("/review/segment", { manifest, subject: 0, image: 0, box: { x0: 5, y0: 0, x1: 5, y1: 5 } })).status).toBe(400);
+    const photo0 = (await (await fetch(`${base}/review?manifest=${encodeURIComponent(manifest)}`)).json()).subjects[0].images[0].photo;
+    const foreign = await post("/review/accept", { manifest, subject: 0, image: 1, mask: photo0 });
+    expect(foreign.status).toBe(400);
+    expect((await foreign.json()).error).toMatch(/not a candidate for p01\.jpg/);
+  });
+});
