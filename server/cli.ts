@@ -43,7 +43,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e: unknown) => {
-    process.stderr.write(`mudi: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exitCode = 1;
+    const usage = String((e as { code?: unknown })?.code ?? "").startsWith("ERR_PARSE_ARGS");
+    process.stderr.write(`mudi: ${usage || !(e instanceof Error) ? String((e as Error)?.message ?? e) : (e.stack ?? e.message)}\n`);
+    process.exitCode = usage ? 2 : 1;
   },
 );

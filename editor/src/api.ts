@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { GraphDocument } from "./document.js";
 import { runInfoSchema, type RunInfo } from "./events.js";
 
-const socketSchema = z.object({ name: z.string(), type: z.string(), optional: z.boolean().optional() });
+const socketSchema = z.object({ name: z.string(), type: z.string(), optional: z.boolean().optional(), description: z.string().optional() });
 
 /** A JSON Schema as z.toJSONSchema writes it; the editor reads the parts it knows. */
 export type JsonSchema = {
@@ -32,7 +32,7 @@ export const nodeSpecSchema = z.object({
   category: z.string(),
   description: z.string().default(""),
   inputs: z.array(socketSchema),
-  outputs: z.array(socketSchema.pick({ name: true, type: true })),
+  outputs: z.array(socketSchema.omit({ optional: true })),
   widgets: z.record(z.string(), z.unknown()).transform((s) => s as JsonSchema),
   output: z.boolean().default(false),
 });

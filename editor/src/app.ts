@@ -17,6 +17,7 @@ import { RunView } from "./run-view.js";
 import { socketColor } from "./socket-colors.js";
 import { usesTinyPipeline } from "./tiny-model.js";
 import { Toolbar } from "./toolbar.js";
+import { bindTooltips } from "./tooltip.js";
 import { connectEvents } from "./ws-client.js";
 
 const AUTOSAVE_MS = 1000;
@@ -74,6 +75,7 @@ export class Editor {
     fit();
 
     this.runView.subscribe((ids) => this.onRunChange(ids));
+    bindTooltips(this.canvas, this.graph, stage);
     this.bindFileDrop(stage);
     this.bindKeys();
   }
@@ -97,15 +99,19 @@ export class Editor {
       imageUrl: (name) => this.api.viewUrl(name),
       upload: async (file) => {
         try {
-          return await this.api.upload(file);
-        } finally {
+          const name = await this.api.upload(file);
           this.messages.notice(`uploaded ${file.name}`);
+          return name;
+        } catch (e) {
+          this.messages.notice((e as Error).message, "error");
+          return undefined;
         }
       },
       openMaskReview: (data) => {
         openMaskReview(data, { apiBase: this.api.base }).ready.catch((e: unknown) => this.messages.notice(`mask review: ${(e as Error).message}`, "error"));
       },
       edited: () => this.autosave(),
+      runOutputs: (ids) => void this.run(ids),
     };
   }
 
@@ -236,9 +242,10 @@ export class Editor {
 
   // ---- runs ---------------------------------------------------------------------------
 
-  async run(): Promise<void> {
+  /** Queues the graph (only the given output nodes, when named). */
+  async run(outputs?: string[]): Promise<void> {
     try {
-      const result = await this.api.submitRun(this.document());
+      const result = await this.api.submitRun(this.document(), outputs);
       if (result.ok) {
         this.runView.queued(result.runId);
         saveMyRuns(this.runView.mine);

@@ -12,6 +12,8 @@ export async function readGraphFile(file: File): Promise<GraphDocument> {
     const embedded = graphTextFromPng(bytes);
     if (embedded === undefined) throw new Error(`${file.name} has no graph in it (no "mudi-graph" text chunk)`);
     text = embedded;
+  } else if (file.type.startsWith("image/")) {
+    throw new Error(`${file.name} has no graph in it: only PNGs written by Save Image carry one`);
   } else {
     text = new TextDecoder().decode(bytes);
   }

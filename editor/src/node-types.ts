@@ -2,7 +2,7 @@
 // from its sockets and widget schema, plus a placeholder class for types the server does not
 // know. Every node draws its run state (outline colour, badge, progress bar), the server's
 // errors on the node and the offending input, and its display (images, text, data).
-import { LGraphBadge, LGraphNode, LiteGraph, RenderShape, TextWidget } from "@comfyorg/litegraph";
+import { LGraphBadge, LGraphNode, LiteGraph, RenderShape, TextWidget, type IContextMenuValue } from "@comfyorg/litegraph";
 import type { IBaseWidget, IStringWidget } from "@comfyorg/litegraph/dist/types/widgets";
 import type { DrawWidgetOptions } from "@comfyorg/litegraph/dist/widgets/BaseWidget";
 import type { NodeSpec } from "./api.js";
@@ -16,10 +16,13 @@ export interface NodeHost {
   runView: RunView;
   images: ImageCache;
   imageUrl(name: string): string;
-  upload(file: File): Promise<string>;
+  /** Uploads into the inputs dir; the stored name, or undefined when it failed (the host says why). */
+  upload(file: File): Promise<string | undefined>;
   openMaskReview(data: unknown): void;
   /** A widget value changed (autosave, tiny-model label). */
   edited(): void;
+  /** Queues the graph, computing only these output nodes. */
+  runOutputs(nodeIds: string[]): void;
 }
 
 const STATE_COLORS: Record<Exclude<NodeRunState, "idle">, string> = {
@@ -235,6 +238,13 @@ export abstract class SpecNode extends MudiNode {
     if (spec.output) this.setSize([Math.max(this.size[0], 280), this.size[1]]);
   }
 
+  /** Output nodes offer ComfyUI's "queue selected output": run only what this node needs. */
+  override getExtraMenuOptions(): IContextMenuValue[] {
+    if (!this.spec.output || this.docId === undefined) return [];
+    const id = this.docId;
+    return [{ content: "Run only this output", callback: () => MudiNode.host.runOutputs([id]) }];
+  }
+
   private addPlannedWidget(plan: WidgetPlan): void {
     // Number widgets clamp to the range themselves; integers are rounded here.
     const changed = () => {
@@ -283,8 +293,9 @@ export abstract class SpecNode extends MudiNode {
       input.accept = accept === "image" ? "image/*" : accept;
       input.onchange = async () => {
         const file = input.files?.[0];
-        if (!file) return;
-        target.value = await MudiNode.host.upload(file);
+        const name = file && (await MudiNode.host.upload(file));
+        if (!name) return;
+        target.value = name;
         MudiNode.host.edited();
         this.setDirtyCanvas(true, true);
       };

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { checkAborted, defineNode } from "../../server/contract.js";
+import { encodePng } from "../image/codec.js";
 import { createScorer } from "./scorer.js";
 import { DNC_WIDGETS } from "./widgets.js";
 import type { Box, RgbImage } from "../values.js";
@@ -45,6 +46,7 @@ export const DetectAndCompare = defineNode({
     const scores: number[] = [];
     const details: ImageScoreDetails[] = [];
     const annotated: RgbImage[] = [];
+    const files: string[] = [];
     for (const [i, image] of inputs.image.entries()) {
       checkAborted(ctx.signal);
       ctx.progress(i, inputs.image.length, `scoring image ${i + 1} of ${inputs.image.length}`);
@@ -58,9 +60,12 @@ export const DetectAndCompare = defineNode({
         countMatches: scored.result.countMatches,
       });
       annotated.push(scored.annotated);
+      // shown on the node itself, so the score is seen where the image is
+      files.push(await ctx.writeOutput(`dnc/${ctx.runId}_${ctx.nodeId}_${i + 1}.png`, await encodePng(scored.annotated)));
     }
     ctx.progress(inputs.image.length, inputs.image.length);
     ctx.display({
+      images: files,
       text: [`D&C ${widgets.variant} (subjects: ${scorer.names.join(", ")}; queries: ${scorer.queries.join(", ")})`],
       data: scores.map((score, i) => ({ image: i + 1, score: Number(score.toFixed(4)), boxes: details[i]!.boxes.length })),
     });

@@ -46,7 +46,7 @@ export const EvaluateGrid = defineNode({
     inits: z.array(z.enum(INITIALIZERS)).min(1).default(["gaussian", "mudi"]).describe("Initializers to compare: gaussian noise and MuDI's collage init"),
     prompts: z
       .string()
-      .default("a photo of {A} and {B}, simple background.\n{A} and {B} playing together, floating on the pool.")
+      .default("a photo of a {A} and a {B}, simple background.\n{A} and {B} playing together, floating on the pool.")
       .describe("One prompt per line; {A}, {B}, ... are replaced by the subjects' names (\"olis red monster plush\")")
       .meta({ multiline: true }),
     negative: z.string().default("sticker, collage, cartoon, abstract glitch, blurry").describe("Negative prompt"),

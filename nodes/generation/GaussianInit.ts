@@ -1,7 +1,7 @@
 // mudi.GaussianInit: the standard start, pure seeded Gaussian noise (scaled by the sampler's
 // init_noise_sigma when sampling starts).
 import { z } from "zod";
-import { NodeInputError, defineNode } from "../../server/contract.js";
+import { defineNode } from "../../server/contract.js";
 import { latentDims, makeLatentInit } from "./mudi-init.js";
 import { SEED } from "./widgets.js";
 
@@ -21,7 +21,6 @@ export default defineNode({
     batch: z.number().int().min(1).max(16).default(1).describe("Images per run."),
   }),
   async run(_inputs, w) {
-    if (w.width % 8 || w.height % 8) throw new NodeInputError(`mudi.GaussianInit: width and height must be multiples of 8, got ${w.width}x${w.height}`);
     return { init: makeLatentInit("gaussian", latentDims(w.width, w.height, w.batch), w.seed) };
   },
 });

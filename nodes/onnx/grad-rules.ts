@@ -179,7 +179,7 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
   Identity: (c) => [c.dy[0]],
   Neg: unary((c, dy) => c.e.op("Neg", [dy])),
   Add: (c) => binary(c, (dy) => [dy, dy]),
-  Sum: (c) => c.x.map((x) => (c.e.unbroadcast(c.dy[0]!, c.e.dims(c.y[0]!), c.e.dims(x)))),
+  Sum: (c) => c.x.map((x, i) => (c.need[i] ? c.e.unbroadcast(c.dy[0]!, c.e.dims(c.y[0]!), c.e.dims(x)) : undefined)),
   Sub: (c) => binary(c, (dy) => [dy, () => c.e.op("Neg", [dy])]),
   Mul: (c) => binary(c, (dy) => [() => c.e.mul(dy, c.x[1]!), () => c.e.mul(dy, c.x[0]!)]),
   // y = a / b: da = dy / b, db = -dy * y / b

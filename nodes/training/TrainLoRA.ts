@@ -46,6 +46,9 @@ export const TrainLoRA = defineNode({
     if (w.augmentation === "segmix" && subjects.some((s) => !s.masks.some(Boolean))) {
       throw new NodeInputError(`${ID}: Seg-Mix needs masks; subject ${subjects.find((s) => !s.masks.some(Boolean))!.token} has none (run AutoMask first)`, "subjects");
     }
+    if (w.augmentation === "segmix" && priors && priors.length >= 2 && priors.some((s) => !s.masks.some(Boolean))) {
+      throw new NodeInputError(`${ID}: Seg-Mix collages prior images too, so they need masks; prior ${priors.find((s) => !s.masks.some(Boolean))!.className} has none (run AutoMask on them)`, "priors");
+    }
     const targets = w.targets.split(",").map((t) => t.trim()).filter(Boolean);
     if (!targets.length) throw new NodeInputError(`${ID}: widget targets names no modules`);
     const xs: number[] = [], ys: number[] = [];

@@ -9,7 +9,7 @@ import type { SessionProvider } from "../../server/contract.js";
 import { ddpmAddNoise, sampleTrainingTimesteps } from "../generation/schedulers/ddpm.js";
 import { encodeText, sizeConditioning, vaeEncode } from "../generation/sdxl.js";
 import { writeFoldedUnet } from "../generation/unet-session.js";
-import { decodeModel } from "../onnx/graph.js";
+import { DataType, decodeModel, type onnx } from "../onnx/graph.js";
 import { loraKeys } from "../onnx/lora.js";
 import { writeModelInto } from "../onnx/model-file.js";
 import { createRng, gaussianNoise, type Rng } from "../random.js";
@@ -128,11 +128,12 @@ export async function trainLora(subjects: readonly Subject[], priors: readonly S
     const conds = await Promise.all(examples.map((e) => cache.prompt(e.caption)));
     const x0 = concat(latents.map((l) => l.data));
     const noise = gaussianNoise(rng.nextU32(), x0.length);
-    const timesteps = sampleTrainingTimesteps(rng, batch);
+    // One timestep per item where the export takes one per item, else one for the micro-batch.
+    const timesteps = timestepInput.perItem ? sampleTrainingTimesteps(rng, batch) : new Array<number>(batch).fill(sampleTrainingTimesteps(rng, 1)[0]!);
     const dims = [batch, ...latents[0]!.dims.slice(1)];
     const feeds: Record<string, ort.Tensor> = {
       sample: new ort.Tensor("float32", ddpmAddNoise(x0, noise, timesteps), dims),
-      timestep: new ort.Tensor("float32", Float32Array.from(timesteps), [batch]),
+      timestep: timestepInput.tensor(timesteps),
       encoder_hidden_states: new ort.Tensor("float32", concat(conds.map((c) => c.hidden.data)), [batch, ...conds[0]!.hidden.dims.slice(1)]),
       text_embeds: new ort.Tensor("float32", concat(conds.map((c) => c.pooled.data)), [batch, ...conds[0]!.pooled.dims.slice(1)]),
       time_ids: new ort.Tensor("float32", concat(conds.map((c) => c.timeIds.data)), [batch, 6]),
@@ -145,14 +146,9 @@ export async function trainLora(subjects: readonly Subject[], priors: readonly S
   // The training graph is built for the batch shapes, from the first micro-batch.
   const unetPath = deps.pipeline.loras.length ? await writeFoldedUnet(deps.pipeline.parts.unet, deps.pipeline.loras, deps.workDir) : deps.pipeline.parts.unet;
   const unet = decodeModel(await readFile(unetPath));
-  const timestepType = unet.graph!.input?.find((i) => i.name === "timestep")?.type?.tensorType?.elemType;
-  const fixTimestep = (feeds: Record<string, ort.Tensor>) => {
-    // Exports disagree on the timestep dtype and rank; follow the graph.
-    if (timestepType === 7) feeds.timestep = new ort.Tensor("int64", BigInt64Array.from(feeds.timestep!.data as Float32Array, (v) => BigInt(v)), feeds.timestep!.dims);
-    return feeds;
-  };
+  const timestepInput = timestepFeed(unet.graph!, batch);
   const first = await microBatch(0, 0);
-  const built = await buildLoraGradientModel(unet, { targets: opts.targets, rank: opts.rank, alpha: opts.alpha, feeds: fixTimestep(first.feeds), sourcePath: unetPath });
+  const built = await buildLoraGradientModel(unet, { targets: opts.targets, rank: opts.rank, alpha: opts.alpha, feeds: first.feeds, sourcePath: unetPath });
   const key = `lora-train:${unetPath}:${opts.targets.join(",")}:r${opts.rank}:a${opts.alpha}:b${batch}:res${opts.resolution}`;
   const { session } = await deps.sessions.derived(key, (dir) => writeModelInto(dir, built.model, unetPath), deps.pipeline.device);
 
@@ -179,7 +175,7 @@ export async function trainLora(subjects: readonly Subject[], priors: readonly S
     const seen: Example[] = [];
     for (let micro = 0; micro < opts.gradAccumulation; micro++) {
       const mb = step === 0 && micro === 0 ? first : await microBatch(step, micro);
-      const r = await runLoraGradients(session, built.params, fixTimestep(mb.feeds), params);
+      const r = await runLoraGradients(session, built.params, mb.feeds, params);
       loss += r.loss / opts.gradAccumulation;
       for (const p of built.params) {
         const g = grads[p.key]!, d = r.grads[p.key]!;
@@ -198,6 +194,29 @@ export async function trainLora(subjects: readonly Subject[], priors: readonly S
   }
   await save();
   return { lora: toLoraWeights(opts.name, params, built.params, opts.alpha), losses, step: state.step, cancelled };
+}
+
+/**
+ * How the UNet takes its timestep: exports differ in dtype (float32 or int64) and shape ([B], [1]
+ * or a rank-0 scalar). `perItem` says whether each batch item can have its own timestep.
+ */
+function timestepFeed(graph: onnx.IGraphProto, batch: number): { perItem: boolean; tensor: (timesteps: readonly number[]) => ort.Tensor } {
+  const input = graph.input?.find((i) => i.name === "timestep");
+  if (!input) throw new Error("the UNet has no input named timestep");
+  const type = input.type?.tensorType;
+  const dims = type?.shape?.dim ?? [];
+  const fixed = Number(dims[0]?.dimValue ?? 0);
+  const perItem = dims.length === 1 && (fixed === 0 || fixed === batch);
+  const shape = dims.length === 0 ? [] : [perItem ? batch : 1];
+  return {
+    perItem,
+    tensor: (timesteps) => {
+      const values = perItem ? timesteps : timesteps.slice(0, 1);
+      return type?.elemType === DataType.INT64
+        ? new ort.Tensor("int64", BigInt64Array.from(values, (v) => BigInt(v)), shape)
+        : new ort.Tensor("float32", Float32Array.from(values), shape);
+    },
+  };
 }
 
 /** Gradient clipping to maxGradNorm, then AdamW; returns the gradient norm before clipping. */

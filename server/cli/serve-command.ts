@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { createMudiServer } from "../app.js";
 import { parseDevice } from "../models/sessions.js";
 import { REPO_ROOT } from "../runtime.js";
+import { createProgressReporter } from "./progress.js";
 
 export const DEFAULT_PORT = 8188;
 export const SERVE_USAGE = "usage: mudi serve [--port 8188] [--host 127.0.0.1] [--data DIR] [--device auto|cpu|cuda|webgpu]";
@@ -21,6 +22,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   }
   const host = values.host ?? "127.0.0.1";
   const server = await createMudiServer({ port, host, dataDir: values.data ?? path.resolve("data"), device: parseDevice(values.device, "--device") });
+  server.runtime.queue.subscribe({ event: createProgressReporter() }); // runs show in the terminal too
   if (host !== "127.0.0.1" && host !== "localhost" && host !== "::1") process.stderr.write(`warning: listening on ${host}: anyone who can reach it can run graphs and read outputs\n`);
   process.stderr.write(`MuDI Studio at ${server.url}${existsSync(path.join(REPO_ROOT, "editor", "dist", "index.html")) ? "" : " (editor not built: npm run build:editor)"}\n`);
   await new Promise<void>((resolve) => {

@@ -3,8 +3,7 @@
 // (independent branches go on); cancellation reaches the running node through its AbortSignal.
 import { randomUUID } from "node:crypto";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import { NodeInputError } from "../contract.js";
-import type { NodeDisplay } from "../contract.js";
+import { NodeInputError, type NodeDisplay } from "../contract.js";
 import type { Plan, PlannedNode } from "../graph/plan.js";
 import type { RunError, RunEvent } from "../runs/events.js";
 import type { OutputCache } from "./cache.js";

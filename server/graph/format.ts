@@ -7,7 +7,8 @@ export const GRAPH_VERSION = 1;
 export class GraphFormatError extends Error {
   constructor(
     message: string,
-    readonly issues: readonly { path: string; message: string }[] = [],
+    /** Where in the document each problem is (["nodes", id, "type"], ...). */
+    readonly issues: readonly { path: readonly (string | number)[]; message: string }[] = [],
   ) {
     super(message);
     this.name = "GraphFormatError";

@@ -42,8 +42,8 @@ export function parseGraphDocument(json: unknown): GraphDocument {
   const migrated = migrateToCurrent(json);
   const parsed = GraphDocumentSchema.safeParse(migrated);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message }));
-    throw new GraphFormatError(`not a valid graph document: ${issues.map((i) => `${i.path || "(root)"}: ${i.message}`).join("; ")}`, issues);
+    const issues = parsed.error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === "number" ? p : String(p))), message: i.message }));
+    throw new GraphFormatError(`not a valid graph document: ${issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`, issues);
   }
   return parsed.data;
 }

@@ -54,7 +54,7 @@ export class RunQueue {
     try {
       doc = parseGraphDocument(json);
     } catch (e) {
-      if (e instanceof GraphFormatError) return { ok: false, errors: [{ node: null, message: e.message }] };
+      if (e instanceof GraphFormatError) return { ok: false, errors: formatErrors(e) };
       throw e;
     }
     const planned = planRun(doc, this.registry, outputs);
@@ -172,4 +172,14 @@ export class RunQueue {
     applyEvent(run.info, e);
     for (const l of this.listeners) l.event?.(e);
   }
+}
+
+/** Document-level problems, keyed by node where the problem sits inside one. */
+function formatErrors(e: GraphFormatError): ValidationError[] {
+  if (!e.issues.length) return [{ node: null, message: e.message }];
+  return e.issues.map((i) => {
+    const [top, id, ...rest] = i.path;
+    const where = i.path.join(".") || "(document)";
+    return top === "nodes" && typeof id === "string" && rest.length ? { node: id, message: `${rest.join(".")}: ${i.message}` } : { node: null, message: `${where}: ${i.message}` };
+  });
 }

@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
+import { setImmediate } from "node:timers/promises";
 import { z } from "zod";
 import { defineNode, type AnyNodeDefinition } from "../../server/contract.js";
 import { planRun } from "../../server/graph/plan.js";
@@ -26,7 +26,7 @@ const Chatter = defineNode({
   widgets: z.object({
     count: z.number().int().min(1).max(1e6).default(1000),
     previewBytes: z.number().int().min(0).max(1e7).default(0),
-    stepMs: z.number().min(0).max(1000).default(0).describe("pause between events, like sampler steps; 0 = one burst"),
+    stepMs: z.number().min(0).max(1000).default(0).describe("compute time between events, like sampler steps; 0 = one burst"),
   }),
   output: true,
   volatile: true,
@@ -35,7 +35,12 @@ const Chatter = defineNode({
     for (let i = 0; i < w.count; i++) {
       if (w.previewBytes) ctx.preview({ mime: "image/png", bytes });
       else ctx.log(`event ${i}`);
-      if (w.stepMs) await sleep(w.stepMs);
+      if (w.stepMs) {
+        // a compute step of fixed length (a timer would add its own jitter), then a turn of the loop
+        const until = performance.now() + w.stepMs;
+        while (performance.now() < until);
+        await setImmediate();
+      }
     }
     return {};
   },
@@ -133,7 +138,7 @@ export async function bench(): Promise<void> {
           received = client.count(c.previewBytes ? "preview" : "log") - before;
         }
         const withClient = median(times);
-        console.log(`WebSocket ${c.label}: ${withClient >= alone ? "+" : ""}${(((withClient - alone) / c.count) * 1000).toFixed(1)} us/event for one client (node ${fmt(withClient)} vs ${fmt(alone)} with none); client received ${received}/${c.count}`);
+        console.log(`WebSocket ${c.label}: ${withClient >= alone ? "+" : ""}${(((withClient - alone) / c.count) * 1000).toFixed(1)} us/event for one client (node ${fmt(withClient)} vs ${fmt(alone)} with none, medians of 3); client received ${received}/${c.count}`);
       }
       await client.stop();
       await srv.close();

@@ -235,7 +235,7 @@ describe("editor in Chromium", () => {
     await page.context().close();
   });
 
-  it("keeps nodes of unknown types as placeholders and saves them back unchanged", async () => {
+  it("keeps unknown node types as placeholders, titles, groups, viewport and unknown fields, and saves them back unchanged", async () => {
     const page = await openEditor();
     const doc: GraphDocument = {
       format: "mudi-graph",
@@ -243,12 +243,22 @@ describe("editor in Chromium", () => {
       nodes: {
         load: { type: "mudi.LoadImage", widgets: { image: "mudi-sample.png" }, inputs: {} },
         future: { type: "mudi.FromTheFuture", widgets: { strength: 0.25, mode: "wild", list: [1, 2] }, inputs: { images: ["load", "image"] }, note: "kept" },
-        show: { type: "mudi.PreviewImage", widgets: {}, inputs: { images: ["future", "result"] } },
+        show: { type: "mudi.PreviewImage", widgets: {}, inputs: { images: ["future", "result"] }, title: "Renamed preview" },
       },
+      editor: {
+        groups: [{ title: "Stage 1", bounding: [0, 0, 700, 400], color: "#335" }],
+        viewport: { offset: [12, 34], scale: 0.8 },
+        notes: "fields the editor does not know are kept",
+      },
+      savedBy: "a newer editor",
     };
     await loadDocument(page, doc, "future.json");
     expect((await nodeOf(page, "future"))?.title).toBe("Unknown: mudi.FromTheFuture");
-    expect((await documentOf(page)).nodes).toEqual(doc.nodes);
+    expect((await nodeOf(page, "show"))?.title).toBe("Renamed preview");
+    const saved = await documentOf(page);
+    expect(saved.nodes).toEqual(doc.nodes);
+    expect(saved.editor).toMatchObject(doc.editor!);
+    expect(saved.savedBy).toBe("a newer editor");
     await page.context().close();
   });
 
@@ -297,6 +307,9 @@ describe("editor in Chromium", () => {
     const photo = path.join(scratch, "tiny-photo.png");
     await writeFile(photo, await encodePng({ width: 24, height: 10, data: new Uint8Array(24 * 10 * 3).fill(40) }));
     const at = await page.evaluate(() => window.mudi.widgetCenter("load", "choose image to upload"));
+    // Hover first, as a user does: litegraph settles what is under the pointer while it draws.
+    await page.mouse.move(at.x, at.y);
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
     const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.mouse.click(at.x, at.y)]);
     await chooser.setFiles(photo);
     await page.waitForFunction(() => window.mudi.document().nodes.load?.widgets.image !== "mudi-sample.png");

@@ -105,6 +105,19 @@ describe("matrix form (N subjects)", () => {
     expect(scoreImage(s.map((row) => row.map((x) => [x])), 3, "matrix", sGt).identity).toEqual([1, 2, 0]);
   });
 
+  it("pools by max in the matrix-max variant", () => {
+    const sims = [
+      [[0.6, 0.8], [0.3, 0.1]],
+      [[0.2, 0.4], [0.9, 0.5]],
+    ];
+    // max: s = [[0.8, 0.3], [0.4, 0.9]]; minus S_GT: [[0, 0], [0.1, 0.1]], rank one with norm 0.1 * sqrt(2)
+    const r = scoreImage(sims, 2, "matrix-max", [[0.8, 0.3], [0.3, 0.8]]);
+    expect(r.score).toBeCloseTo(1 - 0.1 * Math.SQRT2, 12);
+    // mean: s = [[0.7, 0.2], [0.3, 0.7]]; minus S_GT: [[-0.1, -0.1], [0, -0.1]] -> A^T A = [[0.01, 0.01], [0.01, 0.02]],
+    // largest eigenvalue (0.03 + sqrt(0.0001 + 0.0004)) / 2 = (0.03 + sqrt(0.0005)) / 2
+    expect(scoreImage(sims, 2, "matrix", [[0.8, 0.3], [0.3, 0.8]]).score).toBeCloseTo(1 - Math.sqrt((0.03 + Math.sqrt(0.0005)) / 2), 12);
+  });
+
   it("scores 0 when the box count differs from the subject count", () => {
     const sGt = [[0.8, 0.3], [0.3, 0.8]];
     expect(matrixScore([[0.8, 0.3]], sGt).score).toBe(0);

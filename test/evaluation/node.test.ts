@@ -75,6 +75,9 @@ describe("mudi.DetectAndCompare", () => {
     const [file] = summary.outputs.preview!.files;
     const meta = await sharp(file).metadata();
     expect([meta.width, meta.height]).toEqual([512, 512]); // the 256 px photo, enlarged for its labels
+    // the node shows the annotated image too
+    expect(dnc.files).toHaveLength(1);
+    expect(await sharp(dnc.files[0]).raw().toBuffer()).toEqual(await sharp(file).raw().toBuffer());
   });
 
   it("names the node and the input when Algorithm 3 gets three subjects", async () => {

@@ -1,8 +1,7 @@
 // graphs/mudi-generate.json run from the editor in real Chromium against a real server: opened
 // from the examples menu, run with the toolbar, the image appears on the Save node, and the page's
-// WebSocket receives a sampler preview frame for every step. The server is started with
-// previewIntervalMs 0 so its transport passes every frame the sampler makes (the sampler
-// budgets previews itself).
+// WebSocket receives a sampler preview frame for every step (the server's default passes every
+// frame a client keeps up with; the sampler budgets previews itself).
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFile } from "node:fs/promises";
@@ -20,7 +19,7 @@ let browser: Browser;
 beforeAll(async () => {
   await ensureTinyModels();
   built = await buildEditor();
-  server = await startTestServer({ editorDir: built.dir, previewIntervalMs: 0, device: "cpu" });
+  server = await startTestServer({ editorDir: built.dir, device: "cpu" });
   browser = await launchBrowser();
 }, 120_000);
 

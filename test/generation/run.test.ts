@@ -3,7 +3,7 @@
 // sampler streams a preview frame per step, and changing only the sampler's seed re-runs only the
 // sampler and what follows it.
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,7 +18,7 @@ let runtime: Runtime;
 beforeAll(async () => {
   await ensureTinyModels();
   dataDir = await mkdtemp(join(tmpdir(), "mudi-gen-run-"));
-  runtime = await createRuntime({ dataDir, device: "cpu", previewIntervalMs: 0 });
+  runtime = await createRuntime({ dataDir, device: "cpu" });
 });
 
 afterAll(async () => {
@@ -77,9 +77,11 @@ describe("graphs/mudi-generate.json", () => {
     expect(Buffer.from(a.data).equals(Buffer.from(b.data))).toBe(false);
   });
 
-  it("runs through `mudi run` and writes the image", async () => {
+  it("runs through `mudi run`: writes the image and a preview frame per sampler step", async () => {
     const out = join(dataDir, "cli-out");
-    const child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, "server/cli.ts"), "run", GRAPH, "--data", join(dataDir, "cli"), "--out", out, "--device", "cpu"], {
+    const frames = join(dataDir, "cli-previews");
+    const steps = JSON.parse(await readFile(GRAPH, "utf8")).nodes.sampler.widgets.steps as number;
+    const child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, "server/cli.ts"), "run", GRAPH, "--data", join(dataDir, "cli"), "--out", out, "--previews", frames, "--device", "cpu"], {
       cwd: REPO_ROOT,
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -88,8 +90,13 @@ describe("graphs/mudi-generate.json", () => {
     child.stderr.on("data", (d) => (stderr += d));
     const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
     expect(code, stderr).toBe(0);
-    const summary = JSON.parse(stdout) as { status: string; outputs: Record<string, { files: string[] }>; timings: Record<string, number> };
+    const summary = JSON.parse(stdout) as { status: string; outputs: Record<string, { files: string[] }>; timings: Record<string, number>; previews: Record<string, number> };
     expect(summary.status).toBe("success");
+    expect(summary.previews["sampler"]).toBeGreaterThanOrEqual(steps);
+    const written = (await readdir(frames)).filter((f) => f.startsWith("sampler-"));
+    expect(written.length).toBe(summary.previews["sampler"]);
+    const frame = await decodeImage(await readFile(join(frames, written.sort().at(-1)!)));
+    expect([frame.width, frame.height]).toEqual([16, 16]);
     expect(Object.keys(summary.timings)).toContain("sampler");
     const file = summary.outputs["save"]!.files[0]!;
     const image = await decodeImage(await readFile(file));

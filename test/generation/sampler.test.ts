@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { NodeContext, NodeDisplay, PreviewImage } from "../../server/contract.js";
 import DecodeLatent from "../../nodes/generation/DecodeLatent.js";
+import EncodeImage from "../../nodes/generation/EncodeImage.js";
 import EncodePrompt from "../../nodes/generation/EncodePrompt.js";
 import GaussianInit from "../../nodes/generation/GaussianInit.js";
 import LayoutInit from "../../nodes/generation/LayoutInit.js";
@@ -83,6 +84,16 @@ describe("mudi.Sampler", () => {
     };
     await expect(Sampler.run({ pipeline, ...cond, init }, { scheduler: "euler", steps: 30, cfg: 5, seed: 0 }, rec.ctx)).rejects.toThrow(/cancelled/);
     expect(rec.progress).toHaveLength(3);
+  });
+});
+
+describe("mudi.EncodeImage", () => {
+  it("encodes a batch and refuses sizes that are not multiples of 8, naming the input", async () => {
+    const image = { width: 32, height: 16, data: new Uint8Array(32 * 16 * 3).fill(200) };
+    const { latent } = await EncodeImage.run({ pipeline, images: [image, image] }, {}, recordingContext().ctx);
+    expect(latent.samples.dims).toEqual([2, 4, 2, 4]);
+    const odd = { width: 30, height: 16, data: new Uint8Array(30 * 16 * 3) };
+    await expect(EncodeImage.run({ pipeline, images: [image, odd] }, {}, recordingContext().ctx)).rejects.toMatchObject({ input: "images", message: expect.stringMatching(/mudi.EncodeImage: .*30x16/) });
   });
 });
 

@@ -105,6 +105,30 @@ describe("session cache", () => {
     await expect(unet.session.run({})).rejects.toThrow();
   });
 
+  it("runs inference off the event loop: timers keep firing while a UNet step runs", async () => {
+    const sessions = createSessionProvider({ defaultDevice: "cpu" });
+    const unet = await sessions.get(join(tiny.sdxl, "unet/model.onnx"));
+    let ticks = 0;
+    let running = true;
+    const tick = () => {
+      if (!running) return;
+      ticks++;
+      setTimeout(tick, 1);
+    };
+    setTimeout(tick, 1);
+    // onnxruntime-node alone would run this synchronously inside one setImmediate: zero ticks.
+    await unet.session.run({
+      sample: new ort.Tensor("float32", new Float32Array(2 * 4 * 64 * 64).fill(0.1), [2, 4, 64, 64]),
+      timestep: new ort.Tensor("float32", Float32Array.from([500]), [1]),
+      encoder_hidden_states: new ort.Tensor("float32", new Float32Array(2 * 77 * 32), [2, 77, 32]),
+      text_embeds: new ort.Tensor("float32", new Float32Array(40), [2, 20]),
+      time_ids: new ort.Tensor("float32", new Float32Array(12), [2, 6]),
+    });
+    running = false;
+    expect(ticks).toBeGreaterThan(3);
+    await sessions.free();
+  });
+
   it("builds a derived model once per key, shares it, and removes it when freed", async () => {
     const dir = join(await import("node:os").then((os) => os.tmpdir()), `mudi-derived-test-${process.pid}`);
     const sessions = createSessionProvider({ defaultDevice: "cpu", derivedDir: dir });

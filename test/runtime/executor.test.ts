@@ -1,5 +1,5 @@
 // The executor through the real queue: caching by signature, error propagation, cancellation.
-import { mkdtemp, rm } from "node:fs/promises";
+import { access, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -156,6 +156,20 @@ describe("cancellation", () => {
     // one at a time: the third started only after the first finished
     const startedAt = (id: string) => Date.parse(runtime.queue.get(id)!.startedAt!);
     expect(startedAt(third.runId)).toBeGreaterThanOrEqual(Date.parse(runtime.queue.get(first.runId)!.finishedAt!));
+  });
+});
+
+describe("node context", () => {
+  it("scratch dirs live under data/scratch for the run and are removed after it; log and display reach clients", async () => {
+    const t = await runGraph(runtime, graph({ w: { type: "test.Worker" } }));
+    expect(t.finished.status).toBe("success");
+    const scratch = t.finished.outputs.w!.text![0]!;
+    expect(scratch.startsWith(path.join(dataDir, "scratch", t.runId))).toBe(true);
+    await expect(access(scratch)).rejects.toThrow();
+    expect(t.events.filter((e) => e.type === "log")).toMatchObject([{ nodeId: "w", message: "working" }]);
+    const displays = t.events.flatMap((e) => (e.type === "display" ? [e.display] : []));
+    expect(displays).toEqual([{ data: { plot: { x: [0], y: [1] } } }, { data: { plot: { x: [0], y: [1] } }, text: [scratch] }]);
+    expect(t.finished.outputs.w).toEqual(displays[1]);
   });
 });
 

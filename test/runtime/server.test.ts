@@ -1,5 +1,7 @@
 // The server end to end: a real server on an ephemeral port, real WebSocket clients, real HTTP.
+import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { decodeImage } from "../../nodes/image/codec.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { graph, testNodes } from "./test-nodes.js";
@@ -51,6 +53,8 @@ describe("HTTP API", () => {
     expect(bad.status).toBe(400);
     expect((await bad.json()).errors[0].node).toBe(null);
     expect((await post({ format: "x" })).status).toBe(400);
+    const malformed = await post({ format: "mudi-graph", version: 1, nodes: { a: { type: 5 } } });
+    expect((await malformed.json()).errors).toMatchObject([{ node: "a", message: expect.stringMatching(/^type: /) }]);
     expect((await (await fetch(`${srv.url}/api/runs`)).json()).queue).toEqual([]);
   });
 
@@ -62,6 +66,30 @@ describe("HTTP API", () => {
     const run = await (await fetch(`${srv.url}/api/runs/${runId}`)).json();
     expect(run.order).toEqual(["b", "s2"]);
     expect(run.status).toBe("success");
+  });
+});
+
+describe("other web pages cannot drive the server", () => {
+  it("refuses state-changing requests from a foreign page, and requests addressed to a foreign host name", async () => {
+    const doc = graph({ n: { type: "test.Number" }, show: { type: "test.Show", inputs: { value: ["n", "value"] } } });
+    const foreign = await fetch(`${srv.url}/api/runs`, { method: "POST", headers: { "content-type": "application/json", origin: "http://evil.example" }, body: JSON.stringify(doc) });
+    expect(foreign.status).toBe(403);
+    expect((await foreign.json()).error).toMatch(/evil\.example/);
+    const own = await fetch(`${srv.url}/api/runs`, { method: "POST", headers: { "content-type": "application/json", origin: srv.url }, body: JSON.stringify(doc) });
+    expect(own.status).toBe(201);
+    const rebound = await new Promise<number>((resolve, reject) => {
+      http.get({ host: "127.0.0.1", port: srv.port, path: "/api/nodes", headers: { host: `attacker.example:${srv.port}` } }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      }).on("error", reject);
+    });
+    expect(rebound).toBe(403);
+  });
+
+  it("refuses WebSocket connections from a foreign page", async () => {
+    const ws = new WebSocket(srv.wsUrl, { origin: "http://evil.example" });
+    const status = await new Promise<number>((resolve) => ws.on("unexpected-response", (_req, res) => resolve(res.statusCode!)));
+    expect(status).toBe(403);
   });
 });
 

@@ -1,5 +1,6 @@
 // Test-only nodes (never shipped in nodes/): numbers flowing through JSON sockets, a slow node
 // that honours cancellation, a failing node and a node that streams preview frames.
+import { writeFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { checkAborted, defineNode, type AnyNodeDefinition } from "../../server/contract.js";
@@ -94,6 +95,26 @@ export const StubbornNode = defineNode({
   },
 });
 
+/** Uses its scratch dir, logs, and shows a live display before its final one. */
+export const WorkerNode = defineNode({
+  id: "test.Worker",
+  title: "Worker",
+  category: "test",
+  description: "Scratch files, log lines and display updates",
+  inputs: {},
+  outputs: {},
+  widgets: z.object({}),
+  output: true,
+  async run(_i, _w, ctx) {
+    const dir = await ctx.scratchDir();
+    await writeFile(`${dir}/work.txt`, "x");
+    ctx.log("working");
+    ctx.display({ data: { plot: { x: [0], y: [1] } } });
+    ctx.display({ text: [dir] });
+    return {};
+  },
+});
+
 export const FailNode = defineNode({
   id: "test.Fail",
   title: "Fail",
@@ -145,7 +166,7 @@ export const PreviewNode = defineNode({
   },
 });
 
-export const testNodes: AnyNodeDefinition[] = [NumberNode, AddNode, ShowNode, TextNode, SlowNode, StubbornNode, FailNode, VolatileNode, PreviewNode];
+export const testNodes: AnyNodeDefinition[] = [NumberNode, AddNode, ShowNode, TextNode, SlowNode, StubbornNode, WorkerNode, FailNode, VolatileNode, PreviewNode];
 
 /** A graph document from a compact node table. */
 export function graph(nodes: Record<string, { type: string; widgets?: Record<string, unknown>; inputs?: Record<string, [string, string]> }>) {

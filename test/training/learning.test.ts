@@ -96,7 +96,8 @@ describe("LoRA training learns", () => {
     // Every linear layer of the transformer blocks: on the tiny UNet the attention projections
     // alone cannot shape an 8x8 noise target (see notes/training.md).
     const built = await buildLoraGradientModel(unet, { targets: [...DEFAULT_LORA_TARGETS, "proj_in", "proj_out", "ff.net.0.proj", "ff.net.2"], rank: 8, alpha: 8, feeds });
-    const session = await ort.InferenceSession.create(encodeModel(built.model));
+    // One thread: the tiny graph's thousands of small ops run faster without intra-op hand-offs.
+    const session = await ort.InferenceSession.create(encodeModel(built.model), { intraOpNumThreads: 1 });
     const params = initLoraParams(built.params, 1);
     const state = createAdamWState(params);
     const opts = { ...trainOptions(), lr: 1e-2 };

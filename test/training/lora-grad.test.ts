@@ -1,12 +1,12 @@
 // `mudi lora-grad` on the tiny SDXL UNet: its gradients against central finite differences of
 // the loss, computed from a separate forward-only session of the injected UNet.
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readSafetensors, writeSafetensors } from "../../nodes/models/safetensors.js";
-import { decodeModel, encodeModel } from "../../nodes/onnx/graph.js";
+import { decodeModel, encodeModel, pb } from "../../nodes/onnx/graph.js";
 import { DEFAULT_LORA_TARGETS, findLoraSites, injectLora, loraKeys } from "../../nodes/onnx/lora.js";
 import { createRng } from "../../nodes/random.js";
 import { appendWeightedMse } from "../../nodes/training/lora-gradients.js";
@@ -102,6 +102,41 @@ describe("mudi lora-grad on the tiny UNet", () => {
     const numeric = (up - down) / (2 * h);
     expect(Math.abs(analytic - numeric)).toBeLessThan(1e-2 * Math.abs(numeric));
     await session.release();
+  });
+
+  it("handles a UNet whose weights are external data, as PyTorch exports of SDXL are", async () => {
+    // Move every initializer of the tiny UNet into weights.bin beside the model, the layout torch.onnx writes.
+    const unet = decodeModel(await readFile(unetPath));
+    const chunks: Uint8Array[] = [];
+    let offset = 0;
+    for (const t of unet.graph!.initializer ?? []) {
+      const raw = new Uint8Array(t.rawData!);
+      chunks.push(raw);
+      t.rawData = new Uint8Array();
+      t.dataLocation = pb.TensorProto.DataLocation.EXTERNAL;
+      t.externalData = [{ key: "location", value: "weights.bin" }, { key: "offset", value: String(offset) }, { key: "length", value: String(raw.length) }];
+      offset += raw.length;
+    }
+    const exportDir = join(dir, "export");
+    await mkdir(exportDir);
+    await writeFile(join(exportDir, "weights.bin"), Buffer.concat(chunks));
+    await writeFile(join(exportDir, "model.onnx"), encodeModel(unet));
+    const m = "mid_block.attentions.0.transformer_blocks.0.attn1.to_v";
+    const site = findLoraSites(decodeModel(await readFile(unetPath)).graph!, [m])[0]!;
+    const init = { [loraKeys(m).a]: randn([2, site.inFeatures], 0.3), [loraKeys(m).b]: randn([site.outFeatures, 2], 0.3) };
+    const batch = {
+      sample: randn([1, 4, 8, 8]), timestep: { dims: [1], data: Float32Array.of(10) }, encoder_hidden_states: randn([1, 77, 32]),
+      text_embeds: randn([1, 20]), time_ids: { dims: [1, 6], data: Float32Array.of(64, 64, 0, 0, 64, 64) }, target: randn([1, 4, 8, 8]),
+    };
+    const files = { lora: join(dir, "ext-init.safetensors"), batch: join(dir, "ext-batch.safetensors"), out: join(dir, "ext-grads.safetensors") };
+    await writeFile(files.lora, writeSafetensors(init));
+    await writeFile(files.batch, writeSafetensors(batch));
+    const external = join(exportDir, "model.onnx");
+    expect(await loraGradCommand(["--unet", external, "--lora", files.lora, "--batch", files.batch, "--out", files.out])).toBe(0);
+    const fromExternal = readSafetensors(await readFile(files.out));
+    expect(await loraGradCommand(["--unet", unetPath, "--lora", files.lora, "--batch", files.batch, "--out", files.out])).toBe(0);
+    const fromInline = readSafetensors(await readFile(files.out));
+    for (const k of Object.keys(fromInline)) expect(Array.from(fromExternal[k]!.data)).toEqual(Array.from(fromInline[k]!.data));
   });
 
   it("rejects missing arguments and batch tensors with a clear message", async () => {
