@@ -7,6 +7,7 @@ import { h } from "./dom.js";
 import { emptyDocument, parseDocument, type GraphDocument } from "./document.js";
 import { downloadDocument, GRAPH_FILE_TYPES, graphName, pickFile, readGraphFile } from "./files.js";
 import { assignDocIds, loadDocument, mudiNodes, nodeByDocId, saveDocument, type DocumentExtras } from "./graph-bridge.js";
+import { UndoHistory, type HistoryState } from "./history.js";
 import { Messages, type ListedIssue } from "./messages.js";
 import { ImageCache } from "./node-display.js";
 import { MudiNode, registerNodeTypes, type NodeHost } from "./node-types.js";
@@ -36,6 +37,7 @@ export class Editor {
   private extras: DocumentExtras = { top: {}, editor: {} };
   private name = "graph";
   private savedText = "";
+  private readonly history = new UndoHistory();
 
   private constructor(
     readonly api: ApiClient,
@@ -129,6 +131,22 @@ export class Editor {
     for (const node of mudiNodes(this.graph)) node.refreshRun();
     this.name = name;
     this.toolbar.setName(name);
+    this.history.reset(historyState(this.document()));
+    this.autosave();
+  }
+
+  /** Ctrl+Z / Ctrl+Shift+Z: back to an earlier document, keeping the view and what runs showed. */
+  private step(direction: "undo" | "redo"): void {
+    this.autosave(); // the last change becomes a step before moving
+    const text = direction === "undo" ? this.history.undo() : this.history.redo();
+    if (text === undefined) return;
+    const { offset, scale } = this.canvas.ds;
+    const keep = { offset: [...offset] as [number, number], scale };
+    this.extras = loadDocument(parseDocument(JSON.parse(text), direction), this.graph, this.canvas);
+    this.canvas.ds.offset = keep.offset;
+    this.canvas.ds.scale = keep.scale;
+    for (const node of mudiNodes(this.graph)) node.refreshRun();
+    this.savedText = "";
     this.autosave();
   }
 
@@ -140,7 +158,7 @@ export class Editor {
     const x0 = Math.min(...nodes.map((n) => n.pos[0])) - pad;
     const y0 = Math.min(...nodes.map((n) => n.pos[1] - LiteGraph.NODE_TITLE_HEIGHT)) - pad;
     const x1 = Math.max(...nodes.map((n) => n.pos[0] + n.size[0])) + pad;
-    const y1 = Math.max(...nodes.map((n) => n.pos[1] + n.size[1])) + pad;
+    const y1 = Math.max(...nodes.map((n) => n.pos[1] + n.size[1])) + pad * 2; // room for messages under nodes
     const dpr = window.devicePixelRatio || 1;
     const cw = this.canvas.canvas.width / dpr;
     const ch = this.canvas.canvas.height / dpr;
@@ -172,6 +190,7 @@ export class Editor {
     const text = JSON.stringify(doc);
     if (text === this.savedText) return;
     this.savedText = text;
+    this.history.record(historyState(doc, text));
     if (!saveGraph(text, this.name)) this.messages.notice("this browser refused to keep the graph (storage full)", "error");
     this.toolbar.setTiny(usesTinyPipeline(doc, this.specs, this.models));
   }
@@ -217,9 +236,14 @@ export class Editor {
   private bindKeys(): void {
     window.addEventListener("keydown", (e) => {
       if (!(e.ctrlKey || e.metaKey)) return;
-      if (e.key === "Enter") void this.run();
-      else if (e.key === "s") this.save();
-      else if (e.key === "o") void this.openPicked();
+      const key = e.key.toLowerCase();
+      const typing = e.target instanceof HTMLElement && e.target.closest("input, textarea, [contenteditable]");
+      if (key === "enter") void this.run();
+      else if (key === "s") this.save();
+      else if (key === "o") void this.openPicked();
+      else if (typing) return; // undo inside a text box is the text box's
+      else if (key === "z") this.step(e.shiftKey ? "redo" : "undo");
+      else if (key === "y") this.step("redo");
       else return;
       e.preventDefault();
     });
@@ -276,23 +300,31 @@ export class Editor {
         const url = URL.createObjectURL(new Blob([frame.bytes as BlobPart], { type: frame.mime }));
         this.runView.preview(frame.runId, frame.nodeId, url);
       },
-      connection: (open) => this.toolbar.setConnected(open),
+      connection: (open) => {
+        this.toolbar.setConnected(open);
+        if (open) void this.refreshQueue();
+      },
     });
   }
 
-  /** Examples, models (for the tiny label) and the queue as the server has it now. */
+  private async refreshQueue(): Promise<void> {
+    try {
+      const { queue, runs } = await this.api.runs();
+      this.runView.syncQueue([...[...runs].reverse(), ...queue]);
+    } catch (e) {
+      this.messages.notice(`queue: ${(e as Error).message}`, "error");
+    }
+  }
+
+  /** Examples, and models for the tiny label. */
   private async loadSideData(): Promise<void> {
-    const [examples, models, runs] = await Promise.allSettled([this.api.examples(), this.api.models(), this.api.runs()]);
+    const [examples, models] = await Promise.allSettled([this.api.examples(), this.api.models()]);
     if (examples.status === "fulfilled") this.toolbar.setExamples(examples.value);
     else this.messages.notice(`examples: ${String(examples.reason)}`, "error");
     if (models.status === "fulfilled") {
       this.models = models.value;
       this.savedText = "";
       this.autosave();
-    }
-    if (runs.status === "fulfilled") {
-      for (const run of [...runs.value.runs].reverse()) this.runView.catchUp(run);
-      for (const run of runs.value.queue) this.runView.catchUp(run);
     }
   }
 
@@ -321,4 +353,10 @@ export class Editor {
     });
     return [...graphLevel, ...perNode];
   }
+}
+
+/** An undo step is a change to the graph itself, not to the view or to sizes grown by results. */
+function historyState(doc: GraphDocument, text = JSON.stringify(doc)): HistoryState {
+  const { viewport: _v, sizes: _s, ...layout } = doc.editor ?? {};
+  return { key: JSON.stringify({ ...doc, editor: layout }), text };
 }

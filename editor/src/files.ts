@@ -38,12 +38,23 @@ export function downloadDocument(doc: GraphDocument, name: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
+/**
+ * Asks the user for one file. The input stays in the document until the choice is made:
+ * a detached input can be garbage-collected while the dialog is open, losing the answer.
+ */
 export function pickFile(accept: string): Promise<File | undefined> {
   return new Promise((resolve) => {
     const input = document.createElement("input");
     input.type = "file";
     input.accept = accept;
-    input.onchange = () => resolve(input.files?.[0]);
+    input.hidden = true;
+    const done = (file: File | undefined) => {
+      input.remove();
+      resolve(file);
+    };
+    input.addEventListener("change", () => done(input.files?.[0]));
+    input.addEventListener("cancel", () => done(undefined));
+    document.body.append(input);
     input.click();
   });
 }

@@ -114,12 +114,12 @@ export function saveDocument(graph: LGraph, canvas: LGraphCanvas, extras: Docume
     });
     const title = node.title !== defaultTitle(node) ? { title: node.title } : {};
     nodes[id] = { ...node.extraFields, type: node.docType, widgets: node.widgetValues(), inputs, ...title };
-    positions[id] = [round(node.pos[0]), round(node.pos[1])];
-    sizes[id] = [round(node.size[0]), round(node.size[1])];
+    positions[id] = [Math.round(node.pos[0]), Math.round(node.pos[1])];
+    sizes[id] = [Math.round(node.size[0]), Math.round(node.size[1])];
   }
   const groups: DocGroup[] = graph.groups.map((g) => ({
     title: g.title,
-    bounding: [round(g.pos[0]), round(g.pos[1]), round(g.size[0]), round(g.size[1])],
+    bounding: [Math.round(g.pos[0]), Math.round(g.pos[1]), Math.round(g.size[0]), Math.round(g.size[1])],
     ...(g.color ? { color: g.color } : {}),
   }));
   const editor: EditorLayout = {
@@ -127,7 +127,7 @@ export function saveDocument(graph: LGraph, canvas: LGraphCanvas, extras: Docume
     positions,
     sizes,
     groups,
-    viewport: { offset: [round(canvas.ds.offset[0]), round(canvas.ds.offset[1])], scale: Number(canvas.ds.scale.toFixed(4)) },
+    viewport: { offset: [Math.round(canvas.ds.offset[0]), Math.round(canvas.ds.offset[1])], scale: Number(canvas.ds.scale.toFixed(4)) },
   };
   return { ...extras.top, format: "mudi-graph", version: 1, nodes, editor };
 }
@@ -159,8 +159,4 @@ export function assignDocIds(graph: LGraph): void {
 function defaultTitle(node: LGraphNode): string {
   if (node instanceof PlaceholderNode) return `Unknown: ${node.unknownType}`;
   return (node.constructor as { title?: string }).title ?? node.type;
-}
-
-function round(v: number): number {
-  return Math.round(v);
 }

@@ -27,8 +27,8 @@ export interface TestHook {
       }
     | undefined;
   nodeIds(): string[];
-  /** Where a widget is on the page (client pixels), for clicking it like a user. */
-  widgetCenter(id: string, widget: string): { x: number; y: number };
+  /** Where a node's widget (or, without one, its title bar) is on the page, in client pixels, to click it like a user. */
+  screenPoint(id: string, widget?: string): { x: number; y: number };
   /** Presses a node's "Review masks" button (drawn on the canvas, so tests cannot click it by selector). */
   reviewMasks(id: string): void;
 }
@@ -60,15 +60,17 @@ window.mudi = {
   ready,
   document: () => editor!.document(),
   nodeIds: () => Object.keys(editor!.document().nodes),
-  widgetCenter(id, name) {
+  screenPoint(id, name) {
     const node = nodeByDocId(editor!.graph, id);
-    const widget = node?.widgets?.find((w) => w.name === name);
-    if (!node || !widget) throw new Error(`node ${id} has no widget ${name}`);
+    if (!node) throw new Error(`no node ${id}`);
+    const widget = name === undefined ? undefined : node.widgets?.find((w) => w.name === name);
+    if (name !== undefined && !widget) throw new Error(`node ${id} has no widget ${name}`);
     const canvas = editor!.canvas;
     canvas.draw(true, true); // widget positions are laid out when drawn
-    const [x, y] = canvas.ds.convertOffsetToCanvas([node.pos[0] + node.size[0] / 2, node.pos[1] + widget.y + LiteGraph.NODE_WIDGET_HEIGHT / 2]);
+    const y = widget ? node.pos[1] + widget.y + LiteGraph.NODE_WIDGET_HEIGHT / 2 : node.pos[1] - LiteGraph.NODE_TITLE_HEIGHT / 2;
+    const [cx, cy] = canvas.ds.convertOffsetToCanvas([node.pos[0] + node.size[0] / 2, y]);
     const rect = canvas.canvas.getBoundingClientRect();
-    return { x: rect.left + x, y: rect.top + y };
+    return { x: rect.left + cx, y: rect.top + cy };
   },
   reviewMasks(id) {
     const button = nodeByDocId(editor!.graph, id)?.widgets?.find((w) => w.name === "Review masks");

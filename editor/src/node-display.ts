@@ -59,15 +59,16 @@ function dataToShow(data: unknown): unknown {
   return Object.keys(rest).length ? rest : undefined;
 }
 
-/** Text lines a node grows for; more are shown when the user enlarges it. */
+/** Text lines and data height a node grows for; more is shown when the user enlarges it. */
 const GROW_TEXT_LINES = 3;
+const GROW_DATA_HEIGHT = 200;
 
 /** Height a node grows to below its widgets: images get IMAGE_MIN_HEIGHT, long text only a few lines. */
 export function contentHeight(content: DisplayContent): number {
   let h = 0;
   if (content.images.length) h += IMAGE_MIN_HEIGHT;
   h += Math.min(content.text.length, GROW_TEXT_LINES) * LINE;
-  if (content.data !== undefined) h += dataHeight(content.data) + 6;
+  if (content.data !== undefined) h += Math.min(dataHeight(content.data), GROW_DATA_HEIGHT) + 6;
   return h ? h + 8 : 0;
 }
 
@@ -159,36 +160,75 @@ function asPairs(data: unknown): [string, Cell][] | undefined {
   return entries.every(([, v]) => isCell(v)) ? (entries as [string, Cell][]) : undefined;
 }
 
-/** Objects with a plot and other keys show the plot; the rest goes through as JSON lines. */
-function dataHeight(data: unknown): number {
-  if (asPlot(data)) return PLOT_HEIGHT;
+/** How a piece of display data is shown, and the height it takes. */
+export type DataBlock =
+  | { kind: "plot"; plot: Plot; height: number }
+  | { kind: "table"; columns: string[]; rows: Record<string, unknown>[]; height: number }
+  | { kind: "pairs"; pairs: [string, Cell][]; height: number }
+  /** An object of mixed parts (say a loss plot beside a results table): one titled block per key. */
+  | { kind: "sections"; sections: [string, DataBlock][]; height: number }
+  | { kind: "json"; lines: string[]; height: number };
+
+export function dataBlock(data: unknown, nested = false): DataBlock {
+  const plot = asPlot(data);
+  if (plot) return { kind: "plot", plot, height: PLOT_HEIGHT };
   const table = asTable(data);
-  if (table) return (Math.min(table.rows.length, MAX_TABLE_ROWS) + 1) * LINE + (table.rows.length > MAX_TABLE_ROWS ? LINE : 0);
+  if (table) {
+    const shown = Math.min(table.rows.length, MAX_TABLE_ROWS) + 1 + (table.rows.length > MAX_TABLE_ROWS ? 1 : 0);
+    return { kind: "table", ...table, height: shown * LINE };
+  }
   const pairs = asPairs(data);
-  if (pairs) return pairs.length * LINE;
-  return Math.min(jsonLines(data).length, MAX_TABLE_ROWS) * LINE;
+  if (pairs) return { kind: "pairs", pairs, height: pairs.length * LINE };
+  if (!nested && data && typeof data === "object" && !Array.isArray(data)) {
+    const sections = Object.entries(data).map(([k, v]): [string, DataBlock] => [k, isCell(v) ? { kind: "pairs", pairs: [[k, v]], height: LINE } : dataBlock(v, true)]);
+    return { kind: "sections", sections, height: sections.reduce((h, [, b]) => h + b.height + (b.kind === "pairs" && b.pairs.length === 1 ? 0 : LINE), 0) };
+  }
+  const lines = jsonLines(data).slice(0, MAX_TABLE_ROWS);
+  return { kind: "json", lines, height: lines.length * LINE };
+}
+
+function dataHeight(data: unknown): number {
+  return dataBlock(data).height;
 }
 
 function drawData(ctx: CanvasRenderingContext2D, data: unknown, x: number, y: number, w: number): void {
-  const plot = asPlot(data);
-  if (plot) return drawPlot(ctx, plot, x, y, w, PLOT_HEIGHT);
-  const table = asTable(data);
-  if (table) return drawTable(ctx, table.columns, table.rows, x, y, w);
-  const pairs = asPairs(data);
-  if (pairs) {
-    pairs.forEach(([k, v], i) => {
-      ctx.fillStyle = DIM_COLOR;
-      ctx.fillText(clip(ctx, k, w * 0.45), x, y + 12 + i * LINE);
+  drawBlock(ctx, dataBlock(data), x, y, w);
+}
+
+function drawBlock(ctx: CanvasRenderingContext2D, block: DataBlock, x: number, y: number, w: number): void {
+  switch (block.kind) {
+    case "plot":
+      return drawPlot(ctx, block.plot, x, y, w, block.height);
+    case "table":
+      return drawTable(ctx, block.columns, block.rows, x, y, w);
+    case "pairs":
+      block.pairs.forEach(([k, v], i) => {
+        ctx.fillStyle = DIM_COLOR;
+        ctx.fillText(clip(ctx, k, w * 0.45), x, y + 12 + i * LINE);
+        ctx.fillStyle = TEXT_COLOR;
+        ctx.fillText(clip(ctx, formatCell(v), w * 0.5), x + w * 0.5, y + 12 + i * LINE);
+      });
+      return;
+    case "sections": {
+      let top = y;
+      for (const [title, part] of block.sections) {
+        if (!(part.kind === "pairs" && part.pairs.length === 1)) {
+          ctx.fillStyle = DIM_COLOR;
+          ctx.fillText(clip(ctx, `${title}:`, w), x, top + 12);
+          top += LINE;
+        }
+        drawBlock(ctx, part, x, top, w);
+        top += part.height;
+      }
+      return;
+    }
+    case "json":
+      ctx.save();
       ctx.fillStyle = TEXT_COLOR;
-      ctx.fillText(clip(ctx, formatCell(v), w * 0.5), x + w * 0.5, y + 12 + i * LINE);
-    });
-    return;
+      ctx.font = "11px monospace";
+      block.lines.forEach((line, i) => ctx.fillText(clip(ctx, line, w), x, y + 12 + i * LINE));
+      ctx.restore();
   }
-  ctx.fillStyle = TEXT_COLOR;
-  ctx.font = "11px monospace";
-  jsonLines(data)
-    .slice(0, MAX_TABLE_ROWS)
-    .forEach((line, i) => ctx.fillText(clip(ctx, line, w), x, y + 12 + i * LINE));
 }
 
 function drawTable(ctx: CanvasRenderingContext2D, columns: string[], rows: Record<string, unknown>[], x: number, y: number, w: number): void {

@@ -6,6 +6,7 @@ import { LGraphBadge, LGraphNode, LiteGraph, RenderShape, TextWidget, type ICont
 import type { IBaseWidget, IStringWidget } from "@comfyorg/litegraph/dist/types/widgets";
 import type { DrawWidgetOptions } from "@comfyorg/litegraph/dist/widgets/BaseWidget";
 import type { NodeSpec } from "./api.js";
+import { pickFile } from "./files.js";
 import { contentHeight, contentOf, drawContent, type DisplayContent, type ImageCache } from "./node-display.js";
 import type { NodeRunState, NodeView, RunView } from "./run-view.js";
 import { socketColor } from "./socket-colors.js";
@@ -32,6 +33,8 @@ const STATE_COLORS: Record<Exclude<NodeRunState, "idle">, string> = {
   error: "#f44",
 };
 const ERROR_BG = "#5a1d1d";
+const WARNING_BG = "#4a3b12";
+const WARNING_COLOR = "#d9a520";
 const ISSUE_LINE = 15;
 
 export abstract class MudiNode extends LGraphNode {
@@ -67,7 +70,9 @@ export abstract class MudiNode extends LGraphNode {
   /** The state badge above the title ("" when idle). */
   badgeText(): string {
     const view = this.view();
-    const progress = view.progress && view.progress.max > 0 ? ` ${Math.round((100 * view.progress.value) / view.progress.max)}%` : "";
+    const p = view.progress;
+    const detail = p?.text ? ` ${p.text.length > 40 ? `${p.text.slice(0, 39)}…` : p.text}` : "";
+    const progress = p && p.max > 0 ? ` ${Math.round((100 * p.value) / p.max)}%${detail}` : "";
     return { idle: "", running: `running${progress}`, cached: "cached", done: "done", error: "⚠ error" }[view.state];
   }
 
@@ -134,18 +139,26 @@ export abstract class MudiNode extends LGraphNode {
 
   /** Server errors: a red box under the node, a ring on each named input, a frame on each named widget. */
   private drawIssues(ctx: CanvasRenderingContext2D): void {
-    const { issues } = this.view();
+    // Links the document has but the canvas cannot draw are shown too, so nothing kept is invisible.
+    const reported = this.view().issues;
+    const dangling = Object.entries(this.danglingInputs)
+      .filter(([input]) => !reported.some((i) => i.input === input))
+      .map(([input, [source, output]]) => ({
+        input,
+        message: `the file links this to ${source}.${output}, which this node cannot take (no such socket, or another type); kept in the file`,
+      }));
+    const issues = [...reported, ...dangling];
     if (!issues.length) return;
     ctx.save();
     ctx.font = "12px Inter, Arial, sans-serif";
     const width = Math.max(this.size[0], 220);
     const lines = issues.flatMap((issue) => {
-      const where = issue.input ? `input "${issue.input}": ` : issue.widget ? `widget "${issue.widget}": ` : "";
-      return wrap(ctx, where + issue.message, width - 16);
+      return wrap(ctx, withPlace(issue.message, issue.input, "widget" in issue ? issue.widget : undefined), width - 16);
     });
     const top = this.size[1] + 8;
-    ctx.fillStyle = ERROR_BG;
-    ctx.strokeStyle = STATE_COLORS.error;
+    // Red for the runtime's errors, amber when only the file's undrawable links are left.
+    ctx.fillStyle = reported.length ? ERROR_BG : WARNING_BG;
+    ctx.strokeStyle = reported.length ? STATE_COLORS.error : WARNING_COLOR;
     ctx.beginPath();
     ctx.roundRect(0, top, width, lines.length * ISSUE_LINE + 10, 6);
     ctx.fill();
@@ -162,7 +175,7 @@ export abstract class MudiNode extends LGraphNode {
         ctx.arc(x - this.pos[0], y - this.pos[1], 8, 0, Math.PI * 2);
         ctx.stroke();
       }
-      if (issue.widget) {
+      if ("widget" in issue && issue.widget) {
         const w = this.widgets?.find((w) => w.name === issue.widget);
         if (!w) continue;
         ctx.beginPath();
@@ -287,19 +300,13 @@ export abstract class SpecNode extends MudiNode {
 
   /** A button that uploads a file into the inputs dir and puts its name into the widget. */
   private addUploadButton(target: IBaseWidget, accept: string): void {
-    this.addWidget("button", `choose ${accept} to upload`, undefined, () => {
-      const input = document.createElement("input");
-      input.type = "file";
-      input.accept = accept === "image" ? "image/*" : accept;
-      input.onchange = async () => {
-        const file = input.files?.[0];
-        const name = file && (await MudiNode.host.upload(file));
-        if (!name) return;
-        target.value = name;
-        MudiNode.host.edited();
-        this.setDirtyCanvas(true, true);
-      };
-      input.click();
+    this.addWidget("button", `choose ${accept} to upload`, undefined, async () => {
+      const file = await pickFile(accept === "image" ? "image/*" : accept);
+      const name = file && (await MudiNode.host.upload(file));
+      if (!name) return;
+      target.value = name;
+      MudiNode.host.edited();
+      this.setDirtyCanvas(true, true);
     });
   }
 
@@ -386,6 +393,13 @@ export function registerNodeTypes(specs: readonly NodeSpec[], host: NodeHost): v
     (cls as unknown as { category: string }).category = spec.category;
     (cls as unknown as { desc: string }).desc = spec.description;
   }
+}
+
+/** The message, led by the input or widget it concerns unless it names it already. */
+function withPlace(message: string, input?: string, widget?: string): string {
+  const [kind, name] = input ? ["input", input] : widget ? ["widget", widget] : [];
+  if (!kind || message.includes(`"${name}"`)) return message;
+  return `${kind} "${name}": ${message}`;
 }
 
 function wrap(ctx: CanvasRenderingContext2D, text: string, width: number): string[] {

@@ -246,7 +246,21 @@ export class RunView {
     this.changed([nodeId]);
   }
 
-  /** Runs listed by GET /api/runs or the "state" message sent on (re)connect. */
+  /**
+   * Everything the server knows (GET /api/runs: queued, running, recent), fetched on each
+   * (re)connect: runs shown as queued or running that it no longer has are gone (a restart).
+   */
+  syncQueue(known: readonly RunInfo[]): void {
+    const ids = new Set(known.map((r) => r.id));
+    for (const [id, entry] of this.runs) {
+      if (!ids.has(id) && (entry.status === "queued" || entry.status === "running")) this.runs.delete(id);
+    }
+    for (const run of known) this.catchUp(run);
+    const stillRunning = [...this.runs.values()].some((r) => r.mine && r.status === "running");
+    this.changed(stillRunning ? [] : this.settleRunning());
+  }
+
+  /** A run as the server describes it (GET /api/runs, or the "state" message sent on connect). */
   catchUp(run: RunInfo): void {
     const mine = this.mine.has(run.id);
     this.runs.set(run.id, { runId: run.id, status: run.status, mine, message: run.error?.message });

@@ -10,7 +10,7 @@ import { z } from "zod";
 import type { SessionProvider } from "../../server/contract.js";
 import type { ModelRef, RgbImage } from "../values.js";
 import { EMBEDDER_CONFIG_FILE, EmbedderConfig } from "../models/embedder-config.js";
-import { floatInput, floatOutput } from "../generation/ort-float.js";
+import { floatInput, floatOutput } from "../onnx/session-io.js";
 
 /** How an image becomes the model's pixel tensor and how its output becomes one vector. */
 export interface EmbedderSpec {

@@ -5,11 +5,10 @@
 import ort from "onnxruntime-node";
 import type { LoadedSession, SessionProvider } from "../../server/contract.js";
 import { loadClipTokenizer } from "../models/tokenizer.js";
-import { intTensor } from "../subjects/ort-io.js";
+import { floatInput, floatOutput, intInput } from "../onnx/session-io.js";
 import { tensor, type Tensor } from "../tensor.js";
 import type { Conditioning, RgbImage, SdxlPipelineRef } from "../values.js";
 import { unetSession } from "./unet-session.js";
-import { floatInput, floatOutput } from "./ort-float.js";
 
 /** Pixels per latent cell of SDXL's VAE (three 2x downsamplers). */
 export const VAE_SCALE = 8;
@@ -50,7 +49,7 @@ function penultimateName(session: ort.InferenceSession, what: string): string {
 
 async function runEncoder(loaded: LoadedSession, ids: ArrayLike<number>, what: string, pooledName?: string) {
   const session = loaded.session;
-  const out = await session.run({ input_ids: intTensor(session, "input_ids", ids, [1, ids.length]) });
+  const out = await session.run({ input_ids: intInput(session, "input_ids", ids, [1, ids.length]) });
   const hidden = floatOutput(out, penultimateName(session, what), what);
   const pooled = pooledName ? floatOutput(out, pooledName, what) : undefined;
   return { hidden, pooled };

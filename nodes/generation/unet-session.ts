@@ -2,14 +2,16 @@
 // with every LoRA folded into the MatMul weights (ctx.sessions.derived caches it per key, so the
 // base stays cached and unchanged). Folding reads only the weights the LoRAs touch, which may be
 // fp16 or stored as external data; folded weights go to an external data file beside the derived
-// model and untouched external data is linked, so multi-GB exports never pass the 2 GB protobuf limit.
+// model and untouched external data stays where it is (model-file.ts links it in), so multi-GB
+// exports never pass the 2 GB protobuf limit.
 import { createHash } from "node:crypto";
-import { mkdir, open, readFile, symlink, writeFile } from "node:fs/promises";
+import { open, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { LoadedSession, SessionProvider } from "../../server/contract.js";
 import { fromFloat16Array, toFloat16Array } from "../models/half.js";
-import { DataType, decodeModel, encodeModel, pb, type onnx } from "../onnx/graph.js";
+import { DataType, decodeModel, pb, type onnx } from "../onnx/graph.js";
 import { findLoraSites, foldLoras, loraModules } from "../onnx/lora.js";
+import { writeModelInto } from "../onnx/model-file.js";
 import type { LoraWeights, SdxlPipelineRef } from "../values.js";
 
 const FOLDED_DATA = "unet_lora_folded.onnx_data";
@@ -65,7 +67,7 @@ async function initializerBytes(t: onnx.ITensorProto, modelDir: string): Promise
   }
 }
 
-/** Writes base UNet + folded LoRAs into `dir`; returns the derived model's path. */
+/** Writes base UNet + folded LoRAs into `dir` (or beside the base, see writeModelInto); returns the derived model's path. */
 export async function writeFoldedUnet(basePath: string, loras: readonly { lora: LoraWeights; strength: number }[], dir: string): Promise<string> {
   const baseDir = dirname(basePath);
   const model = decodeModel(await readFile(basePath));
@@ -86,14 +88,9 @@ export async function writeFoldedUnet(basePath: string, loras: readonly { lora: 
   // Folded weights, back in their own dtype, into one external data file.
   const chunks: Uint8Array[] = [];
   let offset = 0;
-  const linked = new Set<string>();
   for (const [i, t] of (folded.graph!.initializer ?? []).entries()) {
     const dtype = dtypes.get(t.name!);
-    if (dtype === undefined) {
-      const location = t.dataLocation === pb.TensorProto.DataLocation.EXTERNAL ? externalEntry(t, "location") : undefined;
-      if (location) linked.add(location);
-      continue;
-    }
+    if (dtype === undefined) continue;
     const f32 = new Float32Array(new Uint8Array(t.rawData!).buffer);
     const bytes = dtype === DataType.FLOAT16 ? new Uint8Array(toFloat16Array(f32).buffer) : new Uint8Array(f32.buffer);
     chunks.push(bytes);
@@ -110,12 +107,5 @@ export async function writeFoldedUnet(basePath: string, loras: readonly { lora: 
     };
     offset += bytes.byteLength;
   }
-  await writeFile(join(dir, FOLDED_DATA), Buffer.concat(chunks));
-  for (const location of linked) {
-    await mkdir(dirname(join(dir, location)), { recursive: true });
-    await symlink(join(baseDir, location), join(dir, location));
-  }
-  const path = join(dir, "model.onnx");
-  await writeFile(path, encodeModel(folded));
-  return path;
+  return writeModelInto(dir, folded, basePath, { [FOLDED_DATA]: Buffer.concat(chunks) });
 }

@@ -99,17 +99,26 @@ const unary = (local: (c: RuleContext, dy: string) => string): GradRule => (c) =
 const reshapeBack: GradRule = (c) => [c.e.reshape(c.dy[0]!, c.e.dims(c.x[0]!))];
 
 /**
- * Normalization backward over `axes` given dL/dxhat, recomputing the statistics from x:
+ * Normalization backward over the trailing `axes` given dL/dxhat, recomputing the statistics:
  * dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)). Returns dx and xhat.
  */
-function normalizeBackward(e: Emitter, x: string, axes: number[], eps: number, dxhat: string): { dx: string; xhat: string } {
+function normalizeBackward(e: Emitter, x: string, axes: number[], eps: number, dxhat: string, opset: number): { dx: string; xhat: string } {
   const dims = e.dims(x);
   const n = axes.reduce((a, ax) => a * dims[ax]!, 1);
   const invN = e.scalar(1 / n);
   const mean = (t: string) => e.mul(e.reduceSum(t, axes, true), invN);
-  const xc = e.sub(x, mean(x));
-  const rstd = e.op("Reciprocal", [e.op("Sqrt", [e.op("Add", [mean(e.mul(xc, xc)), e.scalar(eps)])])]);
-  const xhat = e.mul(xc, rstd);
+  let xhat: string, rstd: string;
+  if (opset >= 17) {
+    // One LayerNormalization with unit scale yields xhat and 1/std (its InvStdDev output).
+    const ones = e.g.f32(e.g.fresh("grad_ones"), dims.slice(axes[0]), new Float32Array(n).fill(1));
+    const [y, , inv] = e.g.op("LayerNormalization", [x, ones], { axis: axes[0]!, epsilon: eps }, { name: e.g.fresh("grad/LayerNormalization"), outputs: 3 });
+    xhat = y!;
+    rstd = inv!;
+  } else {
+    const xc = e.sub(x, mean(x));
+    rstd = e.op("Reciprocal", [e.op("Sqrt", [e.op("Add", [mean(e.mul(xc, xc)), e.scalar(eps)])])]);
+    xhat = e.mul(xc, rstd);
+  }
   const inner = e.sub(e.sub(dxhat, mean(dxhat)), e.mul(xhat, mean(e.mul(dxhat, xhat))));
   return { dx: e.mul(rstd, inner), xhat };
 }
@@ -283,7 +292,7 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
     const axis = norm(attr(c, "axis", -1), xd.length);
     const axes = xd.map((_, i) => i).filter((i) => i >= axis);
     const dy = c.dy[0]!;
-    const { dx, xhat } = normalizeBackward(c.e, x, axes, attr(c, "epsilon", 1e-5), c.e.mul(dy, scale));
+    const { dx, xhat } = normalizeBackward(c.e, x, axes, attr(c, "epsilon", 1e-5), c.e.mul(dy, scale), c.opset);
     const dScale = c.need[1] ? c.e.unbroadcast(c.e.mul(dy, xhat), xd, c.e.dims(scale)) : undefined;
     const dBias = c.x[2] && c.need[2] ? c.e.unbroadcast(dy, xd, c.e.dims(c.x[2])) : undefined;
     return [c.need[0] ? dx : undefined, dScale, dBias];
@@ -295,7 +304,7 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
     const spatial = xd.map((_, i) => i).filter((i) => i >= 2);
     const perChannel = (t: string) => c.e.reshape(t, [xd[1]!, ...spatial.map(() => 1)]);
     const dy = c.dy[0]!;
-    const { dx, xhat } = normalizeBackward(c.e, x, spatial, attr(c, "epsilon", 1e-5), c.e.mul(dy, perChannel(scale)));
+    const { dx, xhat } = normalizeBackward(c.e, x, spatial, attr(c, "epsilon", 1e-5), c.e.mul(dy, perChannel(scale)), c.opset);
     const dScale = c.need[1] ? c.e.reduceSum(c.e.mul(dy, xhat), [0, ...spatial], false) : undefined;
     const dBias = c.need[2] ? c.e.reduceSum(dy, [0, ...spatial], false) : undefined;
     return [c.need[0] ? dx : undefined, dScale, dBias];

@@ -1,9 +1,10 @@
-// LoRA on ONNX UNets: one mapping from diffusers module paths to MatMul nodes, used both to
-// inject trainable A/B inputs (training, gradient checks) and to fold weights into the
-// MatMul initializers (inference). Keys follow diffusers/PEFT: unet.<module>.lora_A.weight
-// [r,in], unet.<module>.lora_B.weight [out,r], optional unet.<module>.alpha (scale alpha/r).
+// LoRA on ONNX UNets: one mapping from diffusers module paths to MatMul (and Conv) nodes, used
+// both to inject trainable A/B inputs (training, gradient checks) and to fold weights into the
+// initializers (inference). Keys follow diffusers/PEFT: unet.<module>.lora_A.weight [r,in],
+// unet.<module>.lora_B.weight [out,r], optional unet.<module>.alpha (scale alpha/r); conv layers
+// (LoCon) use A [r,in,kh,kw] and B [out,r,1,1].
 import type { LoraWeights } from "../values.js";
-import { GraphBuilder, decodeModel, encodeModel, modulePathOfNode, tensorProto, tensorToFloat32, type onnx } from "./graph.js";
+import { GraphBuilder, attrValue, decodeModel, encodeModel, getAttr, modulePathOfNode, tensorProto, tensorToFloat32, type Attrs, type onnx } from "./graph.js";
 import { sourceNames } from "./graph-walk.js";
 
 /** Attention projections of self- and cross-attention, the MuDI/DreamBooth default. */
@@ -25,51 +26,96 @@ export function moduleOfKey(key: string): string | undefined {
   return /^unet\.(.+)\.(lora_A\.weight|lora_B\.weight|alpha)$/.exec(key)?.[1];
 }
 
-/** A MatMul whose weight a LoRA adapts; the weight is [in,out] or, when `transposed`, [out,in] behind a Transpose. */
+/**
+ * A layer a LoRA adapts. Linear: a MatMul whose weight is [in,out] or, when `transposed`, [out,in]
+ * behind a Transpose. Conv (LoCon): a Conv with group 1 and weight [out,in,...kernel].
+ */
 export interface LoraSite {
   readonly module: string;
   readonly node: onnx.INodeProto;
+  readonly kind: "linear" | "conv";
   /** Initializer holding the weight. */
   readonly weight: string;
   readonly transposed: boolean;
   readonly inFeatures: number;
   readonly outFeatures: number;
+  /** Spatial kernel of a conv site; empty for linear. */
+  readonly kernel: readonly number[];
 }
 
-/** Every MatMul in the graph whose module path matches a target and whose weight is an initializer. */
+/** Shapes of A and B for a site: linear [r,in] and [out,r]; conv [r,in,...kernel] and [out,r,1,...]. */
+export function loraShapes(site: Pick<LoraSite, "inFeatures" | "outFeatures" | "kernel">, rank: number): { a: number[]; b: number[] } {
+  return { a: [rank, site.inFeatures, ...site.kernel], b: [site.outFeatures, rank, ...site.kernel.map(() => 1)] };
+}
+
+/** Every MatMul or group-1 Conv whose module path matches a target and whose weight is an initializer. */
 export function findLoraSites(graph: onnx.IGraphProto, targets: readonly string[]): LoraSite[] {
   const inits = new Map((graph.initializer ?? []).map((t) => [t.name!, t]));
   const producer = new Map<string, onnx.INodeProto>();
   for (const n of graph.node ?? []) for (const o of n.output ?? []) producer.set(o, n);
   const sites: LoraSite[] = [];
   const seen = new Set<string>();
+  const add = (site: LoraSite) => {
+    if (seen.has(site.module)) throw new Error(`LoRA: module ${site.module} has more than one MatMul/Conv (${site.node.name})`);
+    seen.add(site.module);
+    sites.push(site);
+  };
   for (const node of graph.node ?? []) {
-    if (node.opType !== "MatMul" || !node.name) continue;
+    if ((node.opType !== "MatMul" && node.opType !== "Conv") || !node.name) continue;
     const module = modulePathOfNode(node.name);
     if (!matchesTarget(module, targets)) continue;
     const w = node.input![1]!;
+    if (node.opType === "Conv") {
+      const init = inits.get(w);
+      const dims = (init?.dims ?? []).map(Number);
+      if (!init || dims.length < 3 || getAttr(node, "group", 1) !== 1) continue;
+      add({ module, node, kind: "conv", weight: init.name!, transposed: false, inFeatures: dims[1]!, outFeatures: dims[0]!, kernel: dims.slice(2) });
+      continue;
+    }
     const direct = inits.get(w);
     const viaTranspose = producer.get(w);
     const init = direct ?? (viaTranspose?.opType === "Transpose" ? inits.get(viaTranspose.input![0]!) : undefined);
     if (!init || (init.dims ?? []).length !== 2) continue;
-    if (seen.has(module)) throw new Error(`LoRA: module ${module} has more than one MatMul (${node.name})`);
-    seen.add(module);
     const [d0, d1] = (init.dims ?? []).map(Number) as [number, number];
     const transposed = !direct;
-    sites.push({ module, node, weight: init.name!, transposed, inFeatures: transposed ? d1 : d0, outFeatures: transposed ? d0 : d1 });
+    add({ module, node, kind: "linear", weight: init.name!, transposed, inFeatures: transposed ? d1 : d0, outFeatures: transposed ? d0 : d1, kernel: [] });
   }
   return sites;
+}
+
+export interface LoraParam {
+  /** PEFT key, also the graph input name. */
+  readonly key: string;
+  readonly module: string;
+  readonly dims: readonly number[];
 }
 
 export interface InjectedLora {
   readonly model: onnx.IModelProto;
   /** The new graph inputs: PEFT keys with their shapes. */
-  readonly params: readonly { key: string; module: string; dims: [number, number] }[];
+  readonly params: readonly LoraParam[];
+}
+
+/** The low-rank branch of a site: (alpha/r) B(A(x)) with the site's own op. */
+function loraBranch(g: GraphBuilder, site: LoraSite, x: string, keys: { a: string; b: string }, scale: number, scope: string): string {
+  let up: string;
+  if (site.kind === "linear") {
+    const down = g.op1("MatMul", [x, g.op1("Transpose", [keys.a], { perm: [1, 0] }, { name: `${scope}/lora_A/Transpose` })], {}, { name: `${scope}/lora_A/MatMul` });
+    up = g.op1("MatMul", [down, g.op1("Transpose", [keys.b], { perm: [1, 0] }, { name: `${scope}/lora_B/Transpose` })], {}, { name: `${scope}/lora_B/MatMul` });
+  } else {
+    // A is a conv with the layer's own geometry, B a 1x1 conv (LoCon, as kohya and PEFT do it).
+    const geometry: Attrs = {};
+    for (const at of site.node.attribute ?? []) if (["strides", "pads", "dilations", "auto_pad"].includes(at.name!)) geometry[at.name!] = attrValue(at);
+    const down = g.op1("Conv", [x, keys.a], geometry, { name: `${scope}/lora_A/Conv` });
+    up = g.op1("Conv", [down, keys.b], {}, { name: `${scope}/lora_B/Conv` });
+  }
+  return g.op1("Mul", [up, g.f32(`${scope}/lora_scale`, [], [scale])], {}, { name: `${scope}/lora_scale/Mul` });
 }
 
 /**
- * Adds inputs A [r,in] and B [out,r] per site and replaces the MatMul output Y = X W by
- * X W + (alpha/r) (X A^T) B^T. `rank` and `alpha` may differ per module (alpha defaults to rank).
+ * Adds inputs A and B per site (shapes from loraShapes) and replaces the layer output
+ * Y = layer(X) by layer(X) + (alpha/r) B(A(X)): for a MatMul X W + (alpha/r) (X A^T) B^T.
+ * `rank` and `alpha` may differ per module (alpha defaults to rank).
  */
 export function injectLora(
   model: onnx.IModelProto,
@@ -80,27 +126,24 @@ export function injectLora(
   const copy = decodeModel(encodeModel(model));
   const graph = copy.graph!;
   const sites = findLoraSites(graph, targets);
-  if (!sites.length) throw new Error(`LoRA: no MatMul in the graph matches the targets ${targets.join(", ")}`);
+  if (!sites.length) throw new Error(`LoRA: no MatMul or Conv in the graph matches the targets ${targets.join(", ")}`);
   const g = new GraphBuilder();
   g.reserve([...sourceNames(graph), ...(graph.node ?? []).flatMap((n) => [n.name ?? "", ...(n.output ?? [])])]);
-  const params: { key: string; module: string; dims: [number, number] }[] = [];
+  const params: LoraParam[] = [];
   for (const site of sites) {
     const r = typeof rank === "number" ? rank : rank(site.module);
     const a = (typeof alpha === "function" ? alpha(site.module) : alpha) ?? r;
     const keys = loraKeys(site.module);
-    g.input(keys.a, "float32", [r, site.inFeatures]);
-    g.input(keys.b, "float32", [site.outFeatures, r]);
-    params.push({ key: keys.a, module: site.module, dims: [r, site.inFeatures] }, { key: keys.b, module: site.module, dims: [site.outFeatures, r] });
+    const shapes = loraShapes(site, r);
+    g.input(keys.a, "float32", shapes.a);
+    g.input(keys.b, "float32", shapes.b);
+    params.push({ key: keys.a, module: site.module, dims: shapes.a }, { key: keys.b, module: site.module, dims: shapes.b });
     // Keep the module path in the new node names so the graph stays readable.
     const scope = site.node.name!.slice(0, site.node.name!.lastIndexOf("/"));
     const y = site.node.output![0]!;
     const base = g.fresh(`${y}_base`);
     site.node.output![0] = base;
-    const x = site.node.input![0]!;
-    const down = g.op1("MatMul", [x, g.op1("Transpose", [keys.a], { perm: [1, 0] }, { name: `${scope}/lora_A/Transpose` })], {}, { name: `${scope}/lora_A/MatMul` });
-    const up = g.op1("MatMul", [down, g.op1("Transpose", [keys.b], { perm: [1, 0] }, { name: `${scope}/lora_B/Transpose` })], {}, { name: `${scope}/lora_B/MatMul` });
-    const scaled = g.op1("Mul", [up, g.f32(`${scope}/lora_scale`, [], [a / r])], {}, { name: `${scope}/lora_scale/Mul` });
-    g.op1("Add", [base, scaled], {}, { name: `${scope}/lora/Add`, output: y });
+    g.op1("Add", [base, loraBranch(g, site, site.node.input![0]!, keys, a / r, scope)], {}, { name: `${scope}/lora/Add`, output: y });
   }
   graph.node = [...(graph.node ?? []), ...g.nodes];
   graph.initializer = [...(graph.initializer ?? []), ...g.initializers];
@@ -108,26 +151,56 @@ export function injectLora(
   return { model: copy, params };
 }
 
-/** Per module: A [r,in], B [out,r] and the scale alpha/r, read from PEFT-keyed tensors. */
-export function loraModules(lora: LoraWeights): Map<string, { a: Float32Array; b: Float32Array; rank: number; inF: number; outF: number; scale: number }> {
+export interface LoraModule {
+  readonly a: Float32Array;
+  readonly b: Float32Array;
+  readonly rank: number;
+  readonly inF: number;
+  readonly outF: number;
+  /** Spatial kernel of a conv LoRA; empty for linear. */
+  readonly kernel: readonly number[];
+  /** alpha / rank. */
+  readonly scale: number;
+}
+
+/** Per module: A, B and the scale alpha/r, read from PEFT-keyed tensors. */
+export function loraModules(lora: LoraWeights): Map<string, LoraModule> {
   const modules = new Set(Object.keys(lora.tensors).map(moduleOfKey).filter((m): m is string => !!m));
-  const out = new Map<string, { a: Float32Array; b: Float32Array; rank: number; inF: number; outF: number; scale: number }>();
+  const out = new Map<string, LoraModule>();
   for (const module of modules) {
     const k = loraKeys(module);
     const a = lora.tensors[k.a], b = lora.tensors[k.b];
     if (!a || !b) throw new Error(`LoRA ${lora.name}: module ${module} needs both ${k.a} and ${k.b}`);
     const [rank, inF] = a.dims as [number, number];
     const [outF, rb] = b.dims as [number, number];
-    if (a.dims.length !== 2 || b.dims.length !== 2 || rb !== rank) throw new Error(`LoRA ${lora.name}: ${module} has A [${a.dims}] and B [${b.dims}], expected [r,in] and [out,r]`);
+    const kernel = a.dims.slice(2);
+    const shapeOk = a.dims.length >= 2 && b.dims.length === a.dims.length && rb === rank && b.dims.slice(2).every((d) => d === 1);
+    if (!shapeOk) throw new Error(`LoRA ${lora.name}: ${module} has A [${a.dims}] and B [${b.dims}], expected [r,in] and [out,r] (or [r,in,kh,kw] and [out,r,1,1] for a conv)`);
     const alpha = lora.tensors[k.alpha]?.data[0] ?? rank;
-    out.set(module, { a: a.data, b: b.data, rank, inF, outF, scale: alpha / rank });
+    out.set(module, { a: a.data, b: b.data, rank, inF, outF, kernel, scale: alpha / rank });
   }
   return out;
 }
 
+/** Adds s * B A into a weight laid out as `site` stores it. */
+function addLowRank(w: Float32Array, site: LoraSite, m: LoraModule, s: number): void {
+  const k = m.kernel.reduce((x, y) => x * y, 1);
+  // delta[o][i][kk] = s * sum_r B[o][r] * A[r][i][kk]; a linear weight is [in,out] (or [out,in] transposed).
+  for (let o = 0; o < m.outF; o++) {
+    for (let i = 0; i < m.inF; i++) {
+      for (let kk = 0; kk < k; kk++) {
+        let acc = 0;
+        for (let r = 0; r < m.rank; r++) acc += m.b[o * m.rank + r]! * m.a[(r * m.inF + i) * k + kk]!;
+        const at = site.kind === "conv" || site.transposed ? (o * m.inF + i) * k + kk : i * m.outF + o;
+        w[at]! += s * acc;
+      }
+    }
+  }
+}
+
 /**
- * Folds LoRAs into the MatMul weights for inference: W += strength * (alpha/r) A^T B^T
- * (or its transpose for [out,in] weights). Throws when a LoRA module has no matching MatMul.
+ * Folds LoRAs into the layer weights for inference: W += strength * (alpha/r) B A, laid out as
+ * each weight is stored. Throws when a LoRA module has no matching layer or another shape.
  */
 export function foldLoras(model: onnx.IModelProto, loras: readonly { lora: LoraWeights; strength: number }[]): onnx.IModelProto {
   const copy = decodeModel(encodeModel(model));
@@ -139,20 +212,13 @@ export function foldLoras(model: onnx.IModelProto, loras: readonly { lora: LoraW
   for (const { lora, strength } of loras) {
     for (const [module, m] of loraModules(lora)) {
       const site = sites.get(module);
-      if (!site) throw new Error(`LoRA ${lora.name}: no MatMul for module ${module} in the UNet (node names must carry diffusers module paths)`);
-      if (m.inF !== site.inFeatures || m.outF !== site.outFeatures) {
-        throw new Error(`LoRA ${lora.name}: ${module} is ${m.inF}->${m.outF} but the UNet weight is ${site.inFeatures}->${site.outFeatures}`);
+      if (!site) throw new Error(`LoRA ${lora.name}: no MatMul or Conv for module ${module} in the UNet (node names must carry diffusers module paths)`);
+      const shape = (x: { inFeatures?: number; inF?: number; outFeatures?: number; outF?: number; kernel: readonly number[] }) => `${x.inF ?? x.inFeatures}->${x.outF ?? x.outFeatures}${x.kernel.length ? ` kernel ${x.kernel.join("x")}` : ""}`;
+      if (m.inF !== site.inFeatures || m.outF !== site.outFeatures || m.kernel.join() !== site.kernel.join()) {
+        throw new Error(`LoRA ${lora.name}: ${module} is ${shape(m)} but the UNet layer is ${shape(site)}`);
       }
       const w = updated.get(site.weight) ?? tensorToFloat32(graph.initializer![inits.get(site.weight)!]!).slice();
-      const s = strength * m.scale;
-      // delta[i][o] = s * sum_k A[k][i] * B[o][k]
-      for (let i = 0; i < m.inF; i++) {
-        for (let o = 0; o < m.outF; o++) {
-          let acc = 0;
-          for (let k = 0; k < m.rank; k++) acc += m.a[k * m.inF + i]! * m.b[o * m.rank + k]!;
-          w[site.transposed ? o * m.inF + i : i * m.outF + o]! += s * acc;
-        }
-      }
+      addLowRank(w, site, m, strength * m.scale);
       updated.set(site.weight, w);
     }
   }

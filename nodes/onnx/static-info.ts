@@ -10,7 +10,7 @@
 // forward pass holding every activation, about what the training session holds anyway.
 import * as ort from "onnxruntime-node";
 import { DataType, decodeModel, encodeModel, tensorToFloat32, tensorToInt64, type onnx } from "./graph.js";
-import { writeTempModel } from "./model-file.js";
+import { writeModelInto, writeTempModel } from "./model-file.js";
 
 export interface StaticTensor {
   readonly dims: readonly number[];
@@ -61,8 +61,15 @@ function fromInitializer(t: onnx.ITensorProto): StaticTensor {
   return { dims, dtype };
 }
 
+/**
+ * Opens a session for the probe model that `write` puts into a folder (returning its path). The
+ * default writes a temporary file and creates the session on this thread, which blocks the event
+ * loop while ORT loads and runs; a server passes one that goes through its SessionProvider.
+ */
+export type ProbeSessionOpener = (write: (dir: string) => Promise<string>) => Promise<ort.InferenceSession>;
+
 /** Runs `model` once on `feeds` and returns the shape and dtype of every tensor it computes. */
-export async function probeStaticInfo(model: onnx.IModelProto, feeds: Record<string, ort.Tensor>, sourcePath?: string): Promise<StaticInfo> {
+export async function probeStaticInfo(model: onnx.IModelProto, feeds: Record<string, ort.Tensor>, sourcePath?: string, openSession?: ProbeSessionOpener): Promise<StaticInfo> {
   const probe = decodeModel(encodeModel(model));
   const graph = probe.graph!;
   const info = new Map<string, StaticTensor>();
@@ -72,25 +79,35 @@ export async function probeStaticInfo(model: onnx.IModelProto, feeds: Record<str
   for (const n of graph.node ?? []) for (const o of n.output ?? []) if (o && !info.has(o)) names.add(o);
   // Untyped outputs are accepted: ORT fills in what its own inference found.
   graph.output = [...names].map((name) => ({ name }));
-  const file = await writeTempModel(probe, sourcePath);
-  const session = await ort.InferenceSession.create(file.path, { graphOptimizationLevel: "disabled" }).catch(async (err) => {
-    await file.cleanup();
-    throw err;
-  });
-  try {
-    const used = Object.fromEntries(session.inputNames.map((n) => {
-      const t = feeds[n];
-      if (!t) throw new Error(`probe: no value fed for graph input "${n}"`);
-      return [n, t];
-    }));
-    const result = await session.run(used);
-    for (const [name, t] of Object.entries(result)) {
-      info.set(name, fromOrt(t));
-      t.dispose();
-    }
-  } finally {
-    await session.release();
-    await file.cleanup();
+  const result = openSession
+    ? await runProbe(await openSession((dir) => writeModelInto(dir, probe, sourcePath)), feeds)
+    : await probeOnThisThread(probe, feeds, sourcePath);
+  for (const [name, t] of Object.entries(result)) {
+    info.set(name, fromOrt(t));
+    t.dispose();
   }
   return info;
+}
+
+async function probeOnThisThread(probe: onnx.IModelProto, feeds: Record<string, ort.Tensor>, sourcePath?: string): Promise<ort.InferenceSession.ReturnType> {
+  const file = await writeTempModel(probe, sourcePath);
+  try {
+    const session = await ort.InferenceSession.create(file.path, { graphOptimizationLevel: "disabled" });
+    try {
+      return await runProbe(session, feeds);
+    } finally {
+      await session.release();
+    }
+  } finally {
+    await file.cleanup();
+  }
+}
+
+function runProbe(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.ReturnType> {
+  const used = Object.fromEntries(session.inputNames.map((n) => {
+    const t = feeds[n];
+    if (!t) throw new Error(`probe: no value fed for graph input "${n}"`);
+    return [n, t];
+  }));
+  return session.run(used);
 }

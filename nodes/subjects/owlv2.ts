@@ -12,7 +12,7 @@ import type { SessionProvider } from "../../server/contract.js";
 import { resizeImage } from "../image/codec.js";
 import { loadClipTokenizer } from "../models/tokenizer.js";
 import type { Box, ModelRef, RgbImage } from "../values.js";
-import { checkInputs, floatOutput, floatTensor, intTensor } from "./ort-io.js";
+import { checkInputs, floatInput, floatOutput, intInput } from "../onnx/session-io.js";
 
 export interface OwlConfig {
   /** Side of the square the model sees (960 for OWLv2 base). */
@@ -200,9 +200,9 @@ export async function detect(
     mask.push(...enc.mask);
   }
   const feeds: Record<string, ort.Tensor> = {
-    input_ids: intTensor(session, "input_ids", ids, [queries.length, L]),
-    attention_mask: intTensor(session, "attention_mask", mask, [queries.length, L]),
-    pixel_values: floatTensor(session, "pixel_values", await owlPixelValues(image, config), [1, 3, config.size, config.size]),
+    input_ids: intInput(session, "input_ids", ids, [queries.length, L]),
+    attention_mask: intInput(session, "attention_mask", mask, [queries.length, L]),
+    pixel_values: floatInput(session, "pixel_values", await owlPixelValues(image, config), [1, 3, config.size, config.size]),
   };
   for (const name of Object.keys(feeds)) if (!session.inputNames.includes(name)) delete feeds[name];
   checkInputs(session, feeds, "OWLv2");

@@ -11,7 +11,7 @@ import { z } from "zod";
 import type { SessionProvider } from "../../server/contract.js";
 import { resizeImage } from "../image/codec.js";
 import type { Mask, ModelRef, RgbImage } from "../values.js";
-import { checkInputs, floatOutput, floatTensor, hasInput, intTensor } from "./ort-io.js";
+import { checkInputs, floatInput, floatOutput, hasInput, intInput } from "../onnx/session-io.js";
 
 export interface SamConfig {
   readonly longestEdge: number;
@@ -137,7 +137,7 @@ export function samPromptFeeds(
     const [x0, y0] = toResized(box.x0, box.y0, image, resized);
     const [x1, y1] = toResized(box.x1, box.y1, image, resized);
     if (hasInput(decoder, "input_boxes")) {
-      feeds.input_boxes = floatTensor(decoder, "input_boxes", Float32Array.of(x0, y0, x1, y1), [1, 1, 4]);
+      feeds.input_boxes = floatInput(decoder, "input_boxes", Float32Array.of(x0, y0, x1, y1), [1, 1, 4]);
     } else {
       coords.push(x0, y0, x1, y1);
       labels.push(2, 3);
@@ -154,8 +154,8 @@ export function samPromptFeeds(
   }
   if (coords.length > 0) {
     const n = labels.length;
-    feeds.input_points = floatTensor(decoder, "input_points", Float32Array.from(coords), [1, 1, n, 2]);
-    feeds.input_labels = intTensor(decoder, "input_labels", labels, [1, 1, n]);
+    feeds.input_points = floatInput(decoder, "input_points", Float32Array.from(coords), [1, 1, n, 2]);
+    feeds.input_labels = intInput(decoder, "input_labels", labels, [1, 1, n]);
   }
   return feeds;
 }
@@ -256,7 +256,7 @@ export interface SamEmbedding {
 
 export async function samEmbed(encoder: ort.InferenceSession, image: RgbImage, config: SamConfig): Promise<SamEmbedding> {
   const { pixels, resized } = await samPixelValues(image, config);
-  const feeds = { pixel_values: floatTensor(encoder, "pixel_values", pixels, [1, 3, config.padHeight, config.padWidth]) };
+  const feeds = { pixel_values: floatInput(encoder, "pixel_values", pixels, [1, 3, config.padHeight, config.padWidth]) };
   checkInputs(encoder, feeds, "SAM vision encoder");
   const outputs = (await encoder.run(feeds)) as Record<string, ort.Tensor>;
   return { outputs, resized, image: { width: image.width, height: image.height } };

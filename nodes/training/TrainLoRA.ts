@@ -26,7 +26,7 @@ export const TrainLoRA = defineNode({
     lr: z.number().min(1e-7).max(1).default(ADAMW_DEFAULTS.lr).describe("AdamW learning rate (constant)"),
     rank: z.number().int().min(1).max(256).default(32).describe("LoRA rank r"),
     alpha: z.number().min(0.01).max(1024).default(32).describe("LoRA alpha; the update is scaled by alpha/r"),
-    targets: z.string().default(DEFAULT_LORA_TARGETS.join(",")).describe("Comma-separated module-path suffixes to adapt (diffusers names, e.g. attn1.to_q)"),
+    targets: z.string().default(DEFAULT_LORA_TARGETS.join(",")).describe("Comma-separated module-path suffixes to adapt (diffusers names): linear layers (attn1.to_q, ff.net.2) and, as LoCon, convs (conv1, conv2, conv_out)"),
     augmentation: z.enum(["segmix", "cutmix", "none"]).default("segmix").describe("Seg-Mix (MuDI): collages of segmented subjects; Cut-Mix: two photos side by side; none: DreamBooth"),
     probability: z.number().min(0).max(1).default(0.3).describe("Chance that a training example is augmented"),
     batch_size: z.number().int().min(1).max(64).default(1).describe("Instance examples per micro-batch (as many prior examples join)"),

@@ -5,7 +5,8 @@ import * as ort from "onnxruntime-node";
 import { buildGradientModel, defaultGradName } from "../onnx/autodiff.js";
 import { GraphBuilder, type onnx } from "../onnx/graph.js";
 import { injectLora, type InjectedLora } from "../onnx/lora.js";
-import { probeStaticInfo } from "../onnx/static-info.js";
+import { numel } from "../tensor.js";
+import { probeStaticInfo, type ProbeSessionOpener } from "../onnx/static-info.js";
 
 export const LOSS = "loss";
 export const TARGET = "target";
@@ -57,13 +58,15 @@ export async function buildLoraGradientModel(
     prediction?: string;
     /** Path of the UNet file, needed when its weights are external data. */
     sourcePath?: string;
+    /** How the static-shape probe opens its session (a server passes its SessionProvider's). */
+    openProbe?: ProbeSessionOpener;
   },
 ): Promise<LoraGradientModel> {
   const { model, params } = injectLora(unet, opts.targets, opts.rank, opts.alpha);
   appendWeightedMse(model, opts.prediction ?? "out_sample");
   const feeds = { ...opts.feeds };
-  for (const p of params) feeds[p.key] ??= new ort.Tensor("float32", new Float32Array(p.dims[0] * p.dims[1]), p.dims);
-  const info = await probeStaticInfo(model, feeds, opts.sourcePath);
+  for (const p of params) feeds[p.key] ??= new ort.Tensor("float32", new Float32Array(numel(p.dims)), p.dims);
+  const info = await probeStaticInfo(model, feeds, opts.sourcePath, opts.openProbe);
   const grad = buildGradientModel(model, { loss: LOSS, wrt: params.map((p) => p.key), info });
   return { model: grad, params };
 }
@@ -80,7 +83,7 @@ export async function runLoraGradients(
   const all: Record<string, ort.Tensor> = {};
   for (const p of params) {
     const v = values[p.key];
-    if (!v || v.length !== p.dims[0] * p.dims[1]) throw new Error(`LoRA parameter ${p.key}: expected [${p.dims}] values`);
+    if (!v || v.length !== numel(p.dims)) throw new Error(`LoRA parameter ${p.key}: expected [${p.dims}] values`);
     all[p.key] = new ort.Tensor("float32", v, p.dims);
   }
   for (const name of session.inputNames) {

@@ -10,10 +10,10 @@ import { ddpmAddNoise, sampleTrainingTimesteps } from "../generation/schedulers/
 import { encodeText, sizeConditioning, vaeEncode } from "../generation/sdxl.js";
 import { writeFoldedUnet } from "../generation/unet-session.js";
 import { DataType, decodeModel, type onnx } from "../onnx/graph.js";
-import { loraKeys } from "../onnx/lora.js";
+import { loraKeys, type LoraParam } from "../onnx/lora.js";
 import { writeModelInto } from "../onnx/model-file.js";
 import { createRng, gaussianNoise, type Rng } from "../random.js";
-import { tensor, type Tensor } from "../tensor.js";
+import { numel, tensor, type Tensor } from "../tensor.js";
 import type { Conditioning, LoraWeights, SdxlPipelineRef, Subject } from "../values.js";
 import { adamwStep, clipGradNorm, createAdamWState, type AdamWConfig, type AdamWState } from "./adamw.js";
 import { decodeCheckpoint, encodeCheckpoint, type CheckpointStore } from "./checkpoint.js";
@@ -66,13 +66,13 @@ export interface TrainResult {
 /** A seed for (seed, step, stream) without correlations between neighbouring steps. */
 const stepRng = (seed: number, step: number, stream: number): Rng => createRng((seed * 0x9e3779b1 + step * 0x85ebca6b + stream * 0xc2b2ae35) % 2 ** 53);
 
-/** PEFT's LoRA init: A ~ kaiming_uniform(a = sqrt(5)) = U(-1/sqrt(in), 1/sqrt(in)), B = 0. */
-export function initLoraParams(params: readonly { key: string; dims: [number, number] }[], seed: number): Record<string, Float32Array> {
+/** PEFT's LoRA init: A ~ kaiming_uniform(a = sqrt(5)) = U(-1/sqrt(fan_in), 1/sqrt(fan_in)), B = 0. */
+export function initLoraParams(params: readonly LoraParam[], seed: number): Record<string, Float32Array> {
   const rng = createRng(seed);
   return Object.fromEntries(params.map((p) => {
-    const v = new Float32Array(p.dims[0] * p.dims[1]);
+    const v = new Float32Array(numel(p.dims));
     if (p.key.endsWith(".lora_A.weight")) {
-      const bound = 1 / Math.sqrt(p.dims[1]);
+      const bound = 1 / Math.sqrt(numel(p.dims.slice(1)));
       for (let i = 0; i < v.length; i++) v[i] = (2 * rng.uniform() - 1) * bound;
     }
     return [p.key, v];
@@ -148,9 +148,11 @@ export async function trainLora(subjects: readonly Subject[], priors: readonly S
   const unet = decodeModel(await readFile(unetPath));
   const timestepInput = timestepFeed(unet.graph!, batch);
   const first = await microBatch(0, 0);
-  const built = await buildLoraGradientModel(unet, { targets: opts.targets, rank: opts.rank, alpha: opts.alpha, feeds: first.feeds, sourcePath: unetPath });
-  const key = `lora-train:${unetPath}:${opts.targets.join(",")}:r${opts.rank}:a${opts.alpha}:b${batch}:res${opts.resolution}`;
-  const { session } = await deps.sessions.derived(key, (dir) => writeModelInto(dir, built.model, unetPath), deps.pipeline.device);
+  const shapes = `${unetPath}:${opts.targets.join(",")}:r${opts.rank}:a${opts.alpha}:b${batch}:res${opts.resolution}`;
+  // The probe session runs through the provider too (a worker thread), keeping the server responsive.
+  const openProbe = (write: (dir: string) => Promise<string>) => deps.sessions.derived(`lora-probe:${shapes}`, write, deps.pipeline.device).then((l) => l.session);
+  const built = await buildLoraGradientModel(unet, { targets: opts.targets, rank: opts.rank, alpha: opts.alpha, feeds: first.feeds, sourcePath: unetPath, openProbe });
+  const { session } = await deps.sessions.derived(`lora-train:${shapes}`, (dir) => writeModelInto(dir, built.model, unetPath), deps.pipeline.device);
 
   let params = initLoraParams(built.params, opts.seed);
   let state: AdamWState = createAdamWState(params);
@@ -168,9 +170,15 @@ export async function trainLora(subjects: readonly Subject[], priors: readonly S
   };
 
   let cancelled = false;
+  const startStep = state.step;
   while (state.step < opts.steps) {
+    // Checked before each step: a cancel lands after the step in flight (or before the first).
+    if (deps.signal.aborted) {
+      cancelled = true;
+      break;
+    }
     const step = state.step;
-    const grads: Record<string, Float32Array> = Object.fromEntries(built.params.map((p) => [p.key, new Float32Array(p.dims[0] * p.dims[1])]));
+    const grads: Record<string, Float32Array> = Object.fromEntries(built.params.map((p) => [p.key, new Float32Array(numel(p.dims))]));
     let loss = 0;
     const seen: Example[] = [];
     for (let micro = 0; micro < opts.gradAccumulation; micro++) {
@@ -186,13 +194,9 @@ export async function trainLora(subjects: readonly Subject[], priors: readonly S
     const gradNorm = optimizerStep(params, grads, state, opts);
     losses.push(loss);
     deps.onStep?.({ step: state.step, steps: opts.steps, loss, gradNorm, examples: seen.map(({ kind, augmentation, caption }) => ({ kind, augmentation, caption })) });
-    if (deps.signal.aborted) {
-      cancelled = true;
-      break;
-    }
-    if (opts.checkpointEvery > 0 && state.step % opts.checkpointEvery === 0 && state.step < opts.steps) await save();
+    if (opts.checkpointEvery > 0 && state.step % opts.checkpointEvery === 0 && state.step < opts.steps && !deps.signal.aborted) await save();
   }
-  await save();
+  if (state.step > startStep) await save();
   return { lora: toLoraWeights(opts.name, params, built.params, opts.alpha), losses, step: state.step, cancelled };
 }
 
@@ -227,7 +231,7 @@ export function optimizerStep(params: Record<string, Float32Array>, grads: Recor
 }
 
 /** The trained parameters as a LORA value (PEFT keys with alpha). */
-function toLoraWeights(name: string, params: Record<string, Float32Array>, specs: readonly { key: string; module: string; dims: [number, number] }[], alpha: number): LoraWeights {
+function toLoraWeights(name: string, params: Record<string, Float32Array>, specs: readonly LoraParam[], alpha: number): LoraWeights {
   const tensors: Record<string, Tensor> = {};
   for (const p of specs) {
     tensors[p.key] = tensor(p.dims, Float32Array.from(params[p.key]!));

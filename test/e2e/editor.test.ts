@@ -85,9 +85,17 @@ async function openEditor(): Promise<Page> {
 const documentOf = (page: Page) => page.evaluate(() => window.mudi.document());
 const nodeOf = (page: Page, id: string) => page.evaluate((id) => window.mudi.node(id), id);
 
+/** Waits for the file chooser that `act` opens and answers it with `file`. */
+async function chooseFile(page: Page, act: () => Promise<void>, file: string): Promise<void> {
+  const chooser = page.waitForEvent("filechooser");
+  // A round trip first, so playwright's file-chooser interception is on before the click lands.
+  await page.evaluate(() => undefined);
+  await act();
+  await (await chooser).setFiles(file);
+}
+
 async function openFileWithPicker(page: Page, file: string): Promise<void> {
-  const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.click("[data-action=open]")]);
-  await chooser.setFiles(file);
+  await chooseFile(page, () => page.click("[data-action=open]"), file);
 }
 
 /** What a user does by dropping a file from the desktop onto the canvas. */
@@ -244,6 +252,8 @@ describe("editor in Chromium", () => {
         load: { type: "mudi.LoadImage", widgets: { image: "mudi-sample.png" }, inputs: {} },
         future: { type: "mudi.FromTheFuture", widgets: { strength: 0.25, mode: "wild", list: [1, 2] }, inputs: { images: ["load", "image"] }, note: "kept" },
         show: { type: "mudi.PreviewImage", widgets: {}, inputs: { images: ["future", "result"] }, title: "Renamed preview" },
+        // A link the canvas cannot draw (LoadImage has no "mask" output) is kept as written.
+        keep: { type: "mudi.SaveImage", widgets: { prefix: "kept", embedGraph: false }, inputs: { images: ["load", "mask"] } },
       },
       editor: {
         groups: [{ title: "Stage 1", bounding: [0, 0, 700, 400], color: "#335" }],
@@ -306,12 +316,8 @@ describe("editor in Chromium", () => {
     );
     const photo = path.join(scratch, "tiny-photo.png");
     await writeFile(photo, await encodePng({ width: 24, height: 10, data: new Uint8Array(24 * 10 * 3).fill(40) }));
-    const at = await page.evaluate(() => window.mudi.widgetCenter("load", "choose image to upload"));
-    // Hover first, as a user does: litegraph settles what is under the pointer while it draws.
-    await page.mouse.move(at.x, at.y);
-    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-    const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.mouse.click(at.x, at.y)]);
-    await chooser.setFiles(photo);
+    const at = await page.evaluate(() => window.mudi.screenPoint("load", "choose image to upload"));
+    await chooseFile(page, () => page.mouse.click(at.x, at.y), photo);
     await page.waitForFunction(() => window.mudi.document().nodes.load?.widgets.image !== "mudi-sample.png");
     const uploaded = (await documentOf(page)).nodes.load!.widgets.image as string;
     expect(uploaded).toMatch(/\.png$/);
@@ -322,6 +328,40 @@ describe("editor in Chromium", () => {
     const shown = (await nodeOf(page, "show"))!.images[0]!;
     const bytes = new Uint8Array(await (await fetch(`${server.url}/api/view?file=${encodeURIComponent(shown)}`)).arrayBuffer());
     expect(await probeImage(bytes)).toMatchObject({ width: 24, height: 10 });
+    await page.context().close();
+  });
+
+  it("runs only one output node from its context menu", async () => {
+    const page = await openEditor();
+    await page.click("[data-action=examples]");
+    await page.click(".mudi-menu-item:has-text('image-basics')");
+    await page.waitForFunction(() => window.mudi.nodeIds().length === 3);
+    const at = await page.evaluate(() => window.mudi.screenPoint("preview"));
+    await page.mouse.click(at.x, at.y, { button: "right" });
+    await page.click(".litecontextmenu .litemenu-entry:has-text('Run only this output')");
+    await page.waitForFunction(() => window.mudi.node("preview")?.state === "done" || window.mudi.node("preview")?.state === "cached", null, { timeout: 30_000 });
+    await page.click("[data-action=queue]");
+    await page.waitForSelector(".mudi-queue li.mudi-run-success");
+    expect((await nodeOf(page, "save"))?.state).toBe("idle");
+    await page.context().close();
+  });
+
+  it("undoes and redoes a deleted node with Ctrl+Z / Ctrl+Shift+Z", async () => {
+    const page = await openEditor();
+    await page.click("[data-action=examples]");
+    await page.click(".mudi-menu-item:has-text('image-basics')");
+    await page.waitForFunction(() => window.mudi.nodeIds().length === 3);
+    const before = await documentOf(page);
+    const at = await page.evaluate(() => window.mudi.screenPoint("preview"));
+    await page.mouse.click(at.x, at.y);
+    await page.keyboard.press("Delete");
+    await page.waitForFunction(() => window.mudi.nodeIds().length === 2);
+    await page.keyboard.press("Control+z");
+    await page.waitForFunction(() => window.mudi.nodeIds().length === 3);
+    expect((await documentOf(page)).nodes).toEqual(before.nodes);
+    await page.keyboard.press("Control+Shift+z");
+    await page.waitForFunction(() => window.mudi.nodeIds().length === 2);
+    expect(await page.evaluate(() => window.mudi.nodeIds())).toEqual(["load", "save"]);
     await page.context().close();
   });
 });

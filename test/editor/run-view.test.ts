@@ -67,3 +67,26 @@ describe("run view", () => {
     expect(view.runs.get("r")?.status).toBe("cancelled");
   });
 });
+
+describe("run view after a reconnect", () => {
+  const info = (id: string, status: "queued" | "running" | "success") => ({ id, status, nodes: {} });
+
+  it("drops runs the server no longer has and stops showing their nodes as running", () => {
+    const view = new RunView();
+    view.queued("lost");
+    view.apply(ev({ type: "started", runId: "lost" }));
+    view.apply(ev({ type: "node-started", runId: "lost", nodeId: "n" }));
+    view.syncQueue([info("other", "success")]);
+    expect(view.runs.has("lost")).toBe(false);
+    expect(view.runs.get("other")?.status).toBe("success");
+    expect(view.node("n").state).toBe("idle");
+  });
+
+  it("keeps a run the server still runs, with its nodes", () => {
+    const view = new RunView();
+    view.queued("r");
+    view.apply(ev({ type: "node-started", runId: "r", nodeId: "n" }));
+    view.syncQueue([{ id: "r", status: "running", nodes: { n: { state: "running", progress: { value: 1, max: 4 } } } }]);
+    expect(view.node("n")).toMatchObject({ state: "running", progress: { value: 1, max: 4 } });
+  });
+});

@@ -1,8 +1,8 @@
 // LoRA in the generation path (ApplyLoRA -> derived UNet session with the LoRA folded into the
 // initializers): a folded MatMul equals X W + s (alpha/r) (X A^T) B^T run as separate matrix
 // products (worked here in JS, and on the tiny UNet through the LoRA-as-inputs graph), for fp32,
-// fp16 and external-data weights; strength 0 restores the base output exactly; the base pipeline
-// is left as it was.
+// fp16 and external-data weights (one MatMul, and the whole tiny UNet); strength 0 restores the
+// base output exactly; the base pipeline is left as it was.
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +18,7 @@ import { injectLora } from "../../nodes/onnx/lora.js";
 import { createRng, gaussianNoise } from "../../nodes/random.js";
 import { tensor } from "../../nodes/tensor.js";
 import type { LoraWeights, SdxlPipelineRef } from "../../nodes/values.js";
+import { withExternalWeights } from "../helpers/external-data.js";
 import { ensureTinyModels } from "../helpers/tiny.js";
 import { testSessions, tinyPipeline } from "./helpers.js";
 
@@ -95,6 +96,17 @@ beforeAll(async () => {
   pipeline = await tinyPipeline();
 });
 
+/** The tiny example LoRA's keys and shapes with seeded random values (B nonzero, so the LoRA matters). */
+async function tinyRandomLora(): Promise<LoraWeights> {
+  const { lora: loraFile } = await ensureTinyModels();
+  const example = readSafetensors(await readFile(loraFile));
+  const r = createRng(99);
+  const tensors = Object.fromEntries(
+    Object.entries(example).map(([k, t]) => [k, tensor(t.dims, k.endsWith(".alpha") ? Float32Array.of(2) : Float32Array.from(t.data, () => 0.5 * r.normal()))]),
+  );
+  return { name: "tiny-random", tensors };
+}
+
 const applyLora = (p: SdxlPipelineRef, l: LoraWeights, strength: number) => ApplyLoRA.run({ pipeline: p, lora: l }, { strength }, undefined as never).then((o) => o.pipeline);
 
 describe("LoRA folding through ApplyLoRA's derived session", () => {
@@ -119,14 +131,7 @@ describe("LoRA folding through ApplyLoRA's derived session", () => {
 
   it("on the tiny UNet: matches the LoRA as separate MatMuls, stacks linearly, strength 0 restores the base exactly", async () => {
     const sessions = testSessions();
-    const { lora: loraFile } = await ensureTinyModels();
-    const example = readSafetensors(await readFile(loraFile));
-    // Seeded random values in the example's keys and shapes (B nonzero, so the LoRA matters).
-    const r = createRng(99);
-    const tensors = Object.fromEntries(
-      Object.entries(example).map(([k, t]) => [k, tensor(t.dims, k.endsWith(".alpha") ? Float32Array.of(2) : Float32Array.from(t.data, () => 0.5 * r.normal()))]),
-    );
-    const tiny: LoraWeights = { name: "tiny-random", tensors };
+    const tiny = await tinyRandomLora();
     const cond = await encodePrompt(sessions, pipeline, "a photo of a olis toy", "", sizeConditioning(64, 64));
     const dims = [1, 4, 8, 8];
     const x = gaussianNoise(1, 256);
@@ -168,6 +173,22 @@ describe("LoRA folding through ApplyLoRA's derived session", () => {
     expect([...(await epsOf(await applyLora(pipeline, tiny, 0)))]).toEqual([...base]);
     expect([...(await epsOf(pipeline))]).toEqual([...base]);
     expect(sessions.derivedCount()).toBe(3);
+  });
+
+  it("on the tiny UNet with its weights as external data (as SDXL exports are): the folded session loads and equals the inline one", async () => {
+    // ORT canonicalises external data paths and refuses any outside the model's folder, so the
+    // untouched weights must reach the derived model other than through a symlink.
+    const sessions = testSessions();
+    const tiny = await tinyRandomLora();
+    const unet = await withExternalWeights(pipeline.parts.unet, await mkdtemp(join(tmpdir(), "mudi-lora-ext-")));
+    const cond = await encodePrompt(sessions, pipeline, "a photo of a olis toy", "", sizeConditioning(64, 64));
+    const x = gaussianNoise(2, 256);
+    const epsOf = async (p: SdxlPipelineRef) => (await guidedUnet(sessions, p, cond, [1, 4, 8, 8], 1))(x, 500);
+    const inline = await epsOf(await applyLora(pipeline, tiny, 0.8));
+    const external = await epsOf(await applyLora(withUnet(pipeline, unet), tiny, 0.8));
+    expect(inline.length).toBe(256);
+    inline.forEach((v, i) => expect(Math.abs(external[i]! - v)).toBeLessThan(1e-5));
+    expect(sessions.derivedCount()).toBe(2);
   });
 
   it("rejects a LoRA without unet weights, naming the input", async () => {

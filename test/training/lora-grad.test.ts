@@ -1,16 +1,17 @@
 // `mudi lora-grad` on the tiny SDXL UNet: its gradients against central finite differences of
 // the loss, computed from a separate forward-only session of the injected UNet.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readSafetensors, writeSafetensors } from "../../nodes/models/safetensors.js";
-import { decodeModel, encodeModel, pb } from "../../nodes/onnx/graph.js";
-import { DEFAULT_LORA_TARGETS, findLoraSites, injectLora, loraKeys } from "../../nodes/onnx/lora.js";
+import { decodeModel, encodeModel } from "../../nodes/onnx/graph.js";
+import { DEFAULT_LORA_TARGETS, findLoraSites, injectLora, loraKeys, loraShapes } from "../../nodes/onnx/lora.js";
 import { createRng } from "../../nodes/random.js";
 import { appendWeightedMse } from "../../nodes/training/lora-gradients.js";
 import { loraGradCommand } from "../../nodes/training/lora-grad-command.js";
+import { withExternalWeights } from "../helpers/external-data.js";
 import { ensureTinyModels } from "../helpers/tiny.js";
 
 type T = { dims: number[]; data: Float32Array };
@@ -31,15 +32,18 @@ afterAll(async () => {
 describe("mudi lora-grad on the tiny UNet", () => {
   it("writes the loss and LoRA gradients that match finite differences", async () => {
     const unet = decodeModel(await readFile(unetPath));
-    const sites = findLoraSites(unet.graph!, DEFAULT_LORA_TARGETS);
-    expect(sites.length).toBeGreaterThanOrEqual(8);
+    // Attention projections and a few convs (a 3x3, the stride-2 padded downsampler, a 1x1 shortcut).
+    const targets = [...DEFAULT_LORA_TARGETS, "up_blocks.2.resnets.1.conv2", "down_blocks.1.downsamplers.0.conv", "down_blocks.1.resnets.0.conv_shortcut"];
+    const sites = findLoraSites(unet.graph!, targets);
+    expect(sites.filter((s) => s.kind === "conv").length).toBe(3);
     // Two ranks and an explicit alpha on part of the modules, to exercise the per-module scale.
     const init: Record<string, T> = {};
     sites.forEach((s, i) => {
       const r = i % 2 ? 2 : 3;
       const k = loraKeys(s.module);
-      init[k.a] = randn([r, s.inFeatures], 0.3);
-      init[k.b] = randn([s.outFeatures, r], 0.3);
+      const shapes = loraShapes(s, r);
+      init[k.a] = randn(shapes.a, 0.3);
+      init[k.b] = randn(shapes.b, 0.3);
       if (i % 3 === 0) init[k.alpha] = { dims: [], data: Float32Array.of(4) };
     });
     const batch: Record<string, T> = {
@@ -62,7 +66,7 @@ describe("mudi lora-grad on the tiny UNet", () => {
     // Independent forward: inject the same LoRA, append the MSE, evaluate the loss only.
     const ranks = new Map(sites.map((s) => [s.module, init[loraKeys(s.module).a]!.dims[0]!]));
     const alphas = new Map(sites.map((s) => [s.module, init[loraKeys(s.module).alpha]?.data[0]]));
-    const { model } = injectLora(unet, DEFAULT_LORA_TARGETS, (m) => ranks.get(m)!, (m) => alphas.get(m));
+    const { model } = injectLora(unet, targets, (m) => ranks.get(m)!, (m) => alphas.get(m));
     appendWeightedMse(model, "out_sample");
     model.graph!.output = [{ name: "loss" }];
     const session = await ort.InferenceSession.create(encodeModel(model));
@@ -78,7 +82,7 @@ describe("mudi lora-grad on the tiny UNet", () => {
 
     const eps = 1e-2;
     // Single elements of several A and B tensors.
-    for (const k of gradKeys.filter((_, i) => i % 5 === 0)) {
+    for (const k of gradKeys.filter((key, i) => i % 5 === 0 || /conv/.test(key))) {
       const v = values[k]!;
       for (const idx of [0, Math.floor(v.length / 2), v.length - 1]) {
         const keep = v[idx]!;
@@ -105,22 +109,7 @@ describe("mudi lora-grad on the tiny UNet", () => {
   });
 
   it("handles a UNet whose weights are external data, as PyTorch exports of SDXL are", async () => {
-    // Move every initializer of the tiny UNet into weights.bin beside the model, the layout torch.onnx writes.
-    const unet = decodeModel(await readFile(unetPath));
-    const chunks: Uint8Array[] = [];
-    let offset = 0;
-    for (const t of unet.graph!.initializer ?? []) {
-      const raw = new Uint8Array(t.rawData!);
-      chunks.push(raw);
-      t.rawData = new Uint8Array();
-      t.dataLocation = pb.TensorProto.DataLocation.EXTERNAL;
-      t.externalData = [{ key: "location", value: "weights.bin" }, { key: "offset", value: String(offset) }, { key: "length", value: String(raw.length) }];
-      offset += raw.length;
-    }
-    const exportDir = join(dir, "export");
-    await mkdir(exportDir);
-    await writeFile(join(exportDir, "weights.bin"), Buffer.concat(chunks));
-    await writeFile(join(exportDir, "model.onnx"), encodeModel(unet));
+    const external = await withExternalWeights(unetPath, join(dir, "export"));
     const m = "mid_block.attentions.0.transformer_blocks.0.attn1.to_v";
     const site = findLoraSites(decodeModel(await readFile(unetPath)).graph!, [m])[0]!;
     const init = { [loraKeys(m).a]: randn([2, site.inFeatures], 0.3), [loraKeys(m).b]: randn([site.outFeatures, 2], 0.3) };
@@ -131,7 +120,6 @@ describe("mudi lora-grad on the tiny UNet", () => {
     const files = { lora: join(dir, "ext-init.safetensors"), batch: join(dir, "ext-batch.safetensors"), out: join(dir, "ext-grads.safetensors") };
     await writeFile(files.lora, writeSafetensors(init));
     await writeFile(files.batch, writeSafetensors(batch));
-    const external = join(exportDir, "model.onnx");
     expect(await loraGradCommand(["--unet", external, "--lora", files.lora, "--batch", files.batch, "--out", files.out])).toBe(0);
     const fromExternal = readSafetensors(await readFile(files.out));
     expect(await loraGradCommand(["--unet", unetPath, "--lora", files.lora, "--batch", files.batch, "--out", files.out])).toBe(0);

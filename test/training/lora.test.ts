@@ -5,7 +5,7 @@ import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { decodeModel, encodeModel, modulePathOfNode, type onnx } from "../../nodes/onnx/graph.js";
-import { DEFAULT_LORA_TARGETS, findLoraSites, foldLoras, injectLora, loraKeys } from "../../nodes/onnx/lora.js";
+import { DEFAULT_LORA_TARGETS, findLoraSites, foldLoras, injectLora, loraKeys, loraShapes } from "../../nodes/onnx/lora.js";
 import { createRng } from "../../nodes/random.js";
 import { tensor, type Tensor } from "../../nodes/tensor.js";
 import { kohyaNameToModule, toKohyaKeys, toPeftKeys } from "../../nodes/training/lora-format.js";
@@ -46,19 +46,23 @@ describe("LoRA module mapping, injection and folding", () => {
   });
 
   it("folded weights give the same UNet output as the injected graph, at strengths 1 and 0.5", async () => {
-    const sites = findLoraSites(unet.graph!, DEFAULT_LORA_TARGETS);
+    // Attention projections plus convs (LoCon): 3x3, the stride-2 downsampler and 1x1 shortcuts.
+    const targets = [...DEFAULT_LORA_TARGETS, "conv1", "downsamplers.0.conv", "conv_shortcut", "conv_out"];
+    const sites = findLoraSites(unet.graph!, targets);
+    expect(sites.some((s) => s.kind === "conv" && s.module === "down_blocks.0.downsamplers.0.conv")).toBe(true);
     const tensors: Record<string, Tensor> = {};
     for (const s of sites) {
       const k = loraKeys(s.module);
-      tensors[k.a] = randn([4, s.inFeatures], 0.2);
-      tensors[k.b] = randn([s.outFeatures, 4], 0.2);
+      const shapes = loraShapes(s, 4);
+      tensors[k.a] = randn(shapes.a, 0.2);
+      tensors[k.b] = randn(shapes.b, 0.2);
       tensors[k.alpha] = tensor([], Float32Array.of(8));
     }
     const lora = { name: "test", tensors };
     const base = feeds();
     const plain = await run(unet, base);
     for (const strength of [1, 0.5]) {
-      const injected = injectLora(unet, DEFAULT_LORA_TARGETS, 4, 8 * strength);
+      const injected = injectLora(unet, targets, 4, 8 * strength);
       const inputs: Record<string, ort.Tensor> = { ...base };
       for (const p of injected.params) inputs[p.key] = new ort.Tensor("float32", tensors[p.key]!.data, p.dims);
       const a = await run(injected.model, inputs);
@@ -81,7 +85,7 @@ describe("LoRA module mapping, injection and folding", () => {
 
 describe("LoRA key styles", () => {
   it("kohya names map back to the UNet's module paths without a module list", () => {
-    for (const s of findLoraSites(unet.graph!, [...DEFAULT_LORA_TARGETS, "proj_in", "proj_out", "ff.net.0.proj", "ff.net.2"])) {
+    for (const s of findLoraSites(unet.graph!, [...DEFAULT_LORA_TARGETS, "proj_in", "proj_out", "ff.net.0.proj", "ff.net.2", "conv_in", "conv1", "conv2", "conv_shortcut", "conv", "conv_out", "time_emb_proj", "linear_1", "linear_2"])) {
       expect(kohyaNameToModule(s.module.replaceAll(".", "_"))).toBe(s.module);
     }
   });

@@ -4,7 +4,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as ort from "onnxruntime-node";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createRng } from "../../nodes/random.js";
 import { adamwStep, clipGradNorm, createAdamWState } from "../../nodes/training/adamw.js";
 import { decodeCheckpoint, fileCheckpointStore } from "../../nodes/training/checkpoint.js";
@@ -89,12 +90,21 @@ describe("data pipeline", () => {
     expect((await draw("instance", "cutmix", 1, 5)).every((e) => e.augmentation === "cutmix" && / and a /.test(e.caption))).toBe(true);
   });
 
-  it("the trainer's batches carry instance and prior examples, Seg-Mix included", async () => {
+  it("the trainer's batches carry instance and prior examples, Seg-Mix included; no ORT session on the main thread", async () => {
     const reports: StepReport[] = [];
     const pipeline = await tinyPipeline();
-    await trainLora(subjects, priors, trainOptions({ steps: 3, gradAccumulation: 2, augmentation: "segmix", probability: 0.6 }), {
-      sessions: testSessions(), pipeline, signal: new AbortController().signal, workDir: dir, onStep: (r) => reports.push(r),
-    });
+    // The provider's sessions live in worker threads (their own ORT); a create here would block the event loop.
+    const mainThreadCreate = vi.spyOn(ort.InferenceSession, "create");
+    let created: unknown[][];
+    try {
+      await trainLora(subjects, priors, trainOptions({ steps: 3, gradAccumulation: 2, augmentation: "segmix", probability: 0.6 }), {
+        sessions: testSessions(), pipeline, signal: new AbortController().signal, workDir: dir, onStep: (r) => reports.push(r),
+      });
+    } finally {
+      created = [...mainThreadCreate.mock.calls]; // read before mockRestore, which clears them
+      mainThreadCreate.mockRestore();
+    }
+    expect(created).toEqual([]);
     expect(reports.map((r) => r.step)).toEqual([1, 2, 3]);
     const all = reports.flatMap((r) => r.examples);
     expect(reports.every((r) => r.examples.length === 4)).toBe(true); // 2 micro-batches x (1 instance + 1 prior)
