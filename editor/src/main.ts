@@ -27,8 +27,11 @@ export interface TestHook {
       }
     | undefined;
   nodeIds(): string[];
-  /** Where a node's widget (or, without one, its title bar) is on the page, in client pixels, to click it like a user. */
-  screenPoint(id: string, widget?: string): { x: number; y: number };
+  /**
+   * Where part of a node is on the page, in client pixels, to click it like a user: the widget of
+   * that name, "image" for the first image shown, or the title bar.
+   */
+  screenPoint(id: string, target?: string): { x: number; y: number };
   /** Presses a node's "Review masks" button (drawn on the canvas, so tests cannot click it by selector). */
   reviewMasks(id: string): void;
 }
@@ -60,15 +63,22 @@ window.mudi = {
   ready,
   document: () => editor!.document(),
   nodeIds: () => Object.keys(editor!.document().nodes),
-  screenPoint(id, name) {
+  screenPoint(id, target) {
     const node = nodeByDocId(editor!.graph, id);
     if (!node) throw new Error(`no node ${id}`);
-    const widget = name === undefined ? undefined : node.widgets?.find((w) => w.name === name);
-    if (name !== undefined && !widget) throw new Error(`node ${id} has no widget ${name}`);
     const canvas = editor!.canvas;
-    canvas.draw(true, true); // widget positions are laid out when drawn
-    const y = widget ? node.pos[1] + widget.y + LiteGraph.NODE_WIDGET_HEIGHT / 2 : node.pos[1] - LiteGraph.NODE_TITLE_HEIGHT / 2;
-    const [cx, cy] = canvas.ds.convertOffsetToCanvas([node.pos[0] + node.size[0] / 2, y]);
+    canvas.draw(true, true); // widget and image positions are laid out when drawn
+    let point: [number, number] = [node.pos[0] + node.size[0] / 2, node.pos[1] - LiteGraph.NODE_TITLE_HEIGHT / 2];
+    if (target === "image") {
+      const image = node.drawnImages[0];
+      if (!image) throw new Error(`node ${id} shows no image`);
+      point = [node.pos[0] + image.x + image.w / 2, node.pos[1] + image.y + image.h / 2];
+    } else if (target !== undefined) {
+      const widget = node.widgets?.find((w) => w.name === target);
+      if (!widget) throw new Error(`node ${id} has no widget ${target}`);
+      point = [node.pos[0] + node.size[0] / 2, node.pos[1] + widget.y + LiteGraph.NODE_WIDGET_HEIGHT / 2];
+    }
+    const [cx, cy] = canvas.ds.convertOffsetToCanvas(point);
     const rect = canvas.canvas.getBoundingClientRect();
     return { x: rect.left + cx, y: rect.top + cy };
   },

@@ -80,7 +80,17 @@ function fitLines(text: string[], room: number): string[] {
   return [...text.slice(0, kept), `… ${hidden} more line${hidden === 1 ? "" : "s"} (enlarge the node)`];
 }
 
-export function drawContent(ctx: CanvasRenderingContext2D, content: DisplayContent, x: number, y: number, w: number, h: number): void {
+/** Where an image was drawn, in the coordinates drawContent was given. */
+export interface DrawnImage {
+  url: string;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/** Draws the content into the box; returns where each image went (for opening one on double-click). */
+export function drawContent(ctx: CanvasRenderingContext2D, content: DisplayContent, x: number, y: number, w: number, h: number): DrawnImage[] {
   ctx.save();
   ctx.beginPath();
   ctx.rect(x, y, w, h);
@@ -93,13 +103,15 @@ export function drawContent(ctx: CanvasRenderingContext2D, content: DisplayConte
   const imageMin = content.images.length ? Math.min(IMAGE_MIN_HEIGHT, room) : 0;
   const lines = fitLines(content.text, Math.max(0, room - dataH - imageMin));
   const imageHeight = Math.max(0, room - lines.length * LINE - dataH);
+  let drawn: DrawnImage[] = [];
   if (content.images.length && imageHeight > 0) {
-    const first = drawImages(ctx, content.images, x + 6, top, w - 12, imageHeight);
+    drawn = drawImages(ctx, content.images, x + 6, top, w - 12, imageHeight);
+    const first = drawn[0];
     if (content.imageKind === "preview" && first) {
       ctx.fillStyle = "rgba(0,0,0,0.6)";
-      ctx.fillRect(first[0], first[1], 52, 16);
+      ctx.fillRect(first.x, first.y, 52, 16);
       ctx.fillStyle = "#fff";
-      ctx.fillText("preview", first[0] + 4, first[1] + 12);
+      ctx.fillText("preview", first.x + 4, first.y + 12);
     }
     top += imageHeight;
   }
@@ -110,15 +122,16 @@ export function drawContent(ctx: CanvasRenderingContext2D, content: DisplayConte
   }
   if (content.data !== undefined) drawData(ctx, content.data, x + 8, top + 3, w - 16);
   ctx.restore();
+  return drawn;
 }
 
-/** Images side by side in a grid, each fitted and centred in its cell; returns where the first one went. */
-function drawImages(ctx: CanvasRenderingContext2D, images: HTMLImageElement[], x: number, y: number, w: number, h: number): [number, number] | undefined {
+/** Images side by side in a grid, each fitted and centred in its cell. */
+function drawImages(ctx: CanvasRenderingContext2D, images: HTMLImageElement[], x: number, y: number, w: number, h: number): DrawnImage[] {
   const cols = Math.ceil(Math.sqrt(images.length));
   const rows = Math.ceil(images.length / cols);
   const cw = w / cols;
   const ch = h / rows;
-  let first: [number, number] | undefined;
+  const drawn: DrawnImage[] = [];
   images.forEach((img, i) => {
     if (!img.complete || !img.naturalWidth) return;
     const scale = Math.min(cw / img.naturalWidth, ch / img.naturalHeight);
@@ -127,9 +140,9 @@ function drawImages(ctx: CanvasRenderingContext2D, images: HTMLImageElement[], x
     const cx = x + (i % cols) * cw + (cw - dw) / 2;
     const cy = y + Math.floor(i / cols) * ch + (ch - dh) / 2;
     ctx.drawImage(img, cx, cy, dw, dh);
-    first ??= [cx, cy];
+    drawn.push({ url: img.src, x: cx, y: cy, w: dw, h: dh });
   });
-  return first;
+  return drawn;
 }
 
 type Plot = { x: number[]; y: number[] };

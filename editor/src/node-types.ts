@@ -7,7 +7,7 @@ import type { IBaseWidget, IStringWidget } from "@comfyorg/litegraph/dist/types/
 import type { DrawWidgetOptions } from "@comfyorg/litegraph/dist/widgets/BaseWidget";
 import type { NodeSpec } from "./api.js";
 import { pickFile } from "./files.js";
-import { contentHeight, contentOf, drawContent, type DisplayContent, type ImageCache } from "./node-display.js";
+import { contentHeight, contentOf, drawContent, type DisplayContent, type DrawnImage, type ImageCache } from "./node-display.js";
 import type { NodeRunState, NodeView, RunView } from "./run-view.js";
 import { socketColor } from "./socket-colors.js";
 import { fromWidgetValue, roundToStep, toWidgetValue, widgetPlans, type WidgetPlan } from "./widget-plan.js";
@@ -48,6 +48,8 @@ export abstract class MudiNode extends LGraphNode {
   /** Document links that could not be made here (missing socket); written back unchanged. */
   danglingInputs: Record<string, [string, string]> = {};
   private maskReviewButton?: IBaseWidget;
+  /** Where the last frame drew this node's images, in node coordinates. */
+  drawnImages: DrawnImage[] = [];
 
   abstract get docType(): string;
   abstract widgetValues(): Record<string, unknown>;
@@ -127,9 +129,16 @@ export abstract class MudiNode extends LGraphNode {
     if (this.flags.collapsed) return;
     const content = this.content();
     const top = this.contentTop();
+    this.drawnImages = [];
     if (content.images.length || content.text.length || content.data !== undefined) {
-      drawContent(ctx, content, 0, top, this.size[0], this.size[1] - top);
+      this.drawnImages = drawContent(ctx, content, 0, top, this.size[0], this.size[1] - top);
     }
+  }
+
+  /** Double-clicking an image on the node opens it full size in a new tab. */
+  override onDblClick(_e: unknown, [x, y]: [number, number]): void {
+    const hit = this.drawnImages.find((d) => x >= d.x && x <= d.x + d.w && y >= d.y && y <= d.y + d.h);
+    if (hit) window.open(hit.url, "_blank", "noopener");
   }
 
   override onDrawForeground(ctx: CanvasRenderingContext2D): void {

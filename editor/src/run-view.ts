@@ -62,9 +62,8 @@ export class RunView {
     return [...this.nodes].filter(([, v]) => v.issues.length).map(([id, v]) => [id, v.issues]);
   }
 
-  subscribe(listener: (changedNodes: readonly string[]) => void): () => void {
+  subscribe(listener: (changedNodes: readonly string[]) => void): void {
     this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
   }
 
   private changed(ids: readonly string[]): void {

@@ -8,12 +8,10 @@ export interface EventHandlers {
   connection(open: boolean): void;
 }
 
-export function connectEvents(url: string, handlers: EventHandlers): () => void {
-  let socket: WebSocket | undefined;
-  let stopped = false;
+export function connectEvents(url: string, handlers: EventHandlers): void {
   let retry = 500;
   const open = () => {
-    socket = new WebSocket(url);
+    const socket = new WebSocket(url);
     socket.binaryType = "arraybuffer";
     socket.onopen = () => {
       retry = 500;
@@ -33,14 +31,9 @@ export function connectEvents(url: string, handlers: EventHandlers): () => void 
     };
     socket.onclose = () => {
       handlers.connection(false);
-      if (stopped) return;
       setTimeout(open, retry);
       retry = Math.min(retry * 2, 5000);
     };
   };
   open();
-  return () => {
-    stopped = true;
-    socket?.close();
-  };
 }

@@ -110,11 +110,12 @@ async function dropFile(page: Page, name: string, bytes: Uint8Array, mime: strin
   );
 }
 
+/** Opens `doc` as the file `name` (.json) through the Open button; done when the toolbar shows its name. */
 async function loadDocument(page: Page, doc: GraphDocument, name: string): Promise<void> {
   const file = path.join(scratch, name);
   await writeFile(file, JSON.stringify(doc));
   await openFileWithPicker(page, file);
-  await page.waitForFunction((count) => window.mudi.nodeIds().length === count, Object.keys(doc.nodes).length);
+  await page.waitForFunction((shown) => document.querySelector(".mudi-name")?.textContent === shown, name.replace(/\.json$/, ""));
 }
 
 describe("editor in Chromium", () => {
@@ -142,6 +143,11 @@ describe("editor in Chromium", () => {
     expect(save?.state).toBe("done");
     expect(save?.badge).toBe("done");
     expect(save?.images[0]).toMatch(/\.png$/);
+    // Double-clicking the image opens it full size.
+    const onImage = await page.evaluate(() => window.mudi.screenPoint("save", "image"));
+    const [popup] = await Promise.all([page.waitForEvent("popup"), page.mouse.dblclick(onImage.x, onImage.y)]);
+    expect(popup.url()).toBe(`${server.url}/api/view?file=${encodeURIComponent(save!.images[0]!)}&dir=outputs`);
+    await popup.close();
 
     const [download] = await Promise.all([page.waitForEvent("download"), page.click("[data-action=save]")]);
     expect(download.suggestedFilename()).toBe("image-basics.json");
@@ -191,17 +197,15 @@ describe("editor in Chromium", () => {
     expect(save?.issues.some((i) => i.input === "images")).toBe(true);
     expect(save?.issues.some((i) => i.widget === "prefix")).toBe(true);
     expect((await nodeOf(page, "load"))?.issues).toEqual([]);
-    // The same messages are listed beside the canvas; clicking one selects the node.
+    // The same messages are listed beside the canvas.
     const listed = await page.locator(".mudi-issue[data-node=save]").allTextContents();
     for (const issue of save!.issues) expect(listed.some((t) => t.includes(issue.message))).toBe(true);
 
     // Fixing the graph and running again clears the badges.
-    await page.evaluate(() => {
-      const fixed = window.mudi.document();
-      fixed.nodes.save!.inputs = { images: ["load", "image"] };
-      fixed.nodes.save!.widgets.prefix = "fixed";
-      return fixed;
-    }).then((fixed) => loadDocument(page, fixed, "fixed.json"));
+    const fixed = await documentOf(page);
+    fixed.nodes.save!.inputs = { images: ["load", "image"] };
+    fixed.nodes.save!.widgets.prefix = "fixed";
+    await loadDocument(page, fixed, "fixed.json");
     await page.click("[data-action=run]");
     await page.waitForFunction(() => window.mudi.node("save")?.state === "done", null, { timeout: 30_000 });
     expect((await nodeOf(page, "save"))?.issues).toEqual([]);
@@ -291,7 +295,8 @@ describe("editor in Chromium", () => {
     const tiny = page.locator(".mudi-tiny");
     await page.click("[data-action=new]");
     await loadDocument(page, { format: "mudi-graph", version: 1, nodes: { p: { type: "mudi.LoadPipeline", widgets: { model: "tiny" }, inputs: {} } } }, "tiny.json");
-    await expect(tiny.isVisible()).resolves.toBe(true);
+    // The label needs GET /api/models, which the page may still be fetching.
+    await tiny.waitFor({ state: "visible" });
     await expect(tiny.textContent()).resolves.toBe("tiny random model: noise, not pictures");
     await page.click("[data-action=new]");
     await page.waitForFunction(() => document.querySelector(".mudi-tiny")?.hasAttribute("hidden"));
