@@ -23,7 +23,7 @@ import { connectEvents } from "./ws-client.js";
 
 const AUTOSAVE_MS = 1000;
 /** Opened on a first visit (no graph in localStorage) when the server has it. */
-const FIRST_EXAMPLE = "image-basics";
+const FIRST_EXAMPLE = "mudi-generate";
 
 export class Editor {
   readonly graph = new LGraph();
