@@ -96,7 +96,7 @@ const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => {
     return;
   }
   if (e.type === "entity.too.large") {
-    res.status(413).json({ error: `request body is larger than the limit of ${Math.round((e.limit ?? 0) / 1024 / 1024)} MB` });
+    res.status(413).json({ error: `request body is larger than the limit of ${formatBytes(e.limit ?? 0)}` });
     return;
   }
   if (e.type === "entity.parse.failed") {
@@ -108,6 +108,12 @@ const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => {
   if (status >= 500) console.error(e);
   res.status(status).json({ error: e.message });
 };
+
+function formatBytes(n: number): string {
+  if (n >= 1024 * 1024) return `${Number((n / 1024 / 1024).toFixed(1))} MB`;
+  if (n >= 1024) return `${Number((n / 1024).toFixed(1))} KB`;
+  return `${n} bytes`;
+}
 
 function closeHttp(server: Server): Promise<void> {
   return new Promise((resolve) => {

@@ -57,6 +57,19 @@ export type ValidationError = z.infer<typeof validationErrorSchema>;
 
 export type RunSubmission = { ok: true; runId: string } | { ok: false; errors: ValidationError[] };
 
+/** A failed request as one readable line: the server's own {error} text when it sent one, not raw JSON. */
+async function failure(what: string, res: Response): Promise<Error> {
+  const text = await res.text().catch(() => "");
+  let message = text.trim();
+  try {
+    const body: unknown = JSON.parse(text);
+    if (body && typeof body === "object" && typeof (body as { error?: unknown }).error === "string") message = (body as { error: string }).error;
+  } catch {
+    // not JSON: the text itself is the message
+  }
+  return new Error(`${what}: ${message || res.statusText} (HTTP ${res.status})`);
+}
+
 export class ApiClient {
   constructor(readonly base: string) {}
 
@@ -66,7 +79,7 @@ export class ApiClient {
 
   private async json<T>(path: string, schema: z.ZodType<T>, init?: RequestInit): Promise<T> {
     const res = await fetch(this.url(path), init);
-    if (!res.ok) throw new Error(`${init?.method ?? "GET"} ${path}: ${res.status} ${await res.text()}`);
+    if (!res.ok) throw await failure(`${init?.method ?? "GET"} ${path}`, res);
     const parsed = schema.safeParse(await res.json());
     if (!parsed.success) throw new Error(`${path}: unexpected answer: ${z.prettifyError(parsed.error)}`);
     return parsed.data;
@@ -97,13 +110,12 @@ export class ApiClient {
       headers: { "content-type": "application/json" },
       body: JSON.stringify(doc),
     });
-    const body: unknown = await res.json().catch(() => ({}));
     if (res.status === 400) {
-      const parsed = z.object({ errors: z.array(validationErrorSchema) }).safeParse(body);
+      const parsed = z.object({ errors: z.array(validationErrorSchema) }).safeParse(await res.clone().json().catch(() => undefined));
       if (parsed.success) return { ok: false, errors: parsed.data.errors };
     }
-    if (!res.ok) throw new Error(`POST /api/runs: ${res.status} ${JSON.stringify(body)}`);
-    return { ok: true, runId: z.object({ runId: z.string() }).parse(body).runId };
+    if (!res.ok) throw await failure("POST /api/runs", res);
+    return { ok: true, runId: z.object({ runId: z.string() }).parse(await res.json()).runId };
   }
 
   runs(): Promise<{ queue: RunInfo[]; runs: RunInfo[] }> {
@@ -113,7 +125,7 @@ export class ApiClient {
 
   async cancelRun(runId: string): Promise<void> {
     const res = await fetch(this.url(`/api/runs/${encodeURIComponent(runId)}`), { method: "DELETE" });
-    if (!res.ok && res.status !== 404) throw new Error(`cancel ${runId}: ${res.status} ${await res.text()}`);
+    if (!res.ok && res.status !== 404) throw await failure(`cancel ${runId}`, res);
   }
 
   async upload(file: File): Promise<string> {
@@ -122,7 +134,7 @@ export class ApiClient {
       headers: { "content-type": file.type || "application/octet-stream" },
       body: file,
     });
-    if (!res.ok) throw new Error(`upload ${file.name}: ${res.status} ${await res.text()}`);
+    if (!res.ok) throw await failure(`upload of ${file.name} refused`, res);
     return z.object({ name: z.string() }).parse(await res.json()).name;
   }
 

@@ -7,7 +7,7 @@ import { h } from "./dom.js";
 import { emptyDocument, parseDocument, type GraphDocument } from "./document.js";
 import { downloadDocument, GRAPH_FILE_TYPES, graphName, pickFile, readGraphFile } from "./files.js";
 import { assignDocIds, loadDocument, mudiNodes, nodeByDocId, saveDocument, type DocumentExtras } from "./graph-bridge.js";
-import { UndoHistory, type HistoryState } from "./history.js";
+import { historyState, UndoHistory } from "./history.js";
 import { Messages, type ListedIssue } from "./messages.js";
 import { ImageCache } from "./node-display.js";
 import { MudiNode, registerNodeTypes, type NodeHost } from "./node-types.js";
@@ -131,8 +131,10 @@ export class Editor {
     for (const node of mudiNodes(this.graph)) node.refreshRun();
     this.name = name;
     this.toolbar.setName(name);
-    this.history.reset(historyState(this.document()));
-    this.autosave();
+    const opened = this.document();
+    const text = JSON.stringify(opened);
+    this.history.reset(historyState(opened, text));
+    this.persist(opened, text);
   }
 
   /** Ctrl+Z / Ctrl+Shift+Z: back to an earlier document, keeping the view and what runs showed. */
@@ -146,8 +148,10 @@ export class Editor {
     this.canvas.ds.offset = keep.offset;
     this.canvas.ds.scale = keep.scale;
     for (const node of mudiNodes(this.graph)) node.refreshRun();
-    this.savedText = "";
-    this.autosave();
+    const shown = this.document();
+    const shownText = JSON.stringify(shown);
+    this.history.replace(historyState(shown, shownText));
+    this.persist(shown, shownText);
   }
 
   /** Frames all nodes, never zooming in past 100% (from pos and size: litegraph computes bounding rects only when drawing). */
@@ -185,12 +189,17 @@ export class Editor {
     else this.open(emptyDocument(), "graph");
   }
 
+  /** Records a change (an undo step unless only the view or sizes changed) and keeps it for a reload. */
   private autosave(): void {
     const doc = this.document();
     const text = JSON.stringify(doc);
     if (text === this.savedText) return;
-    this.savedText = text;
     this.history.record(historyState(doc, text));
+    this.persist(doc, text);
+  }
+
+  private persist(doc: GraphDocument, text: string): void {
+    this.savedText = text;
     if (!saveGraph(text, this.name)) this.messages.notice("this browser refused to keep the graph (storage full)", "error");
     this.toolbar.setTiny(usesTinyPipeline(doc, this.specs, this.models));
   }
@@ -323,8 +332,7 @@ export class Editor {
     else this.messages.notice(`examples: ${String(examples.reason)}`, "error");
     if (models.status === "fulfilled") {
       this.models = models.value;
-      this.savedText = "";
-      this.autosave();
+      this.toolbar.setTiny(usesTinyPipeline(this.document(), this.specs, this.models));
     }
   }
 
@@ -342,10 +350,10 @@ export class Editor {
 
   private listedIssues(): ListedIssue[] {
     const graphLevel = this.runView.graphIssues.map((message) => ({ where: "graph:", message }));
-    const perNode = this.runView.nodesWithIssues().flatMap(([nodeId, issues]) => {
+    const perNode = this.runView.nodesWithIssues().flatMap(([nodeId, reported]) => {
       const node = nodeByDocId(this.graph, nodeId);
       const label = node ? `${node.title} (${nodeId})` : nodeId;
-      return issues.map((i) => ({
+      return (node ? node.issues() : reported).map((i) => ({
         nodeId,
         where: `${label}${i.input ? `, input ${i.input}` : i.widget ? `, widget ${i.widget}` : ""}:`,
         message: i.message,
@@ -353,10 +361,4 @@ export class Editor {
     });
     return [...graphLevel, ...perNode];
   }
-}
-
-/** An undo step is a change to the graph itself, not to the view or to sizes grown by results. */
-function historyState(doc: GraphDocument, text = JSON.stringify(doc)): HistoryState {
-  const { viewport: _v, sizes: _s, ...layout } = doc.editor ?? {};
-  return { key: JSON.stringify({ ...doc, editor: layout }), text };
 }

@@ -11,7 +11,7 @@ export interface TestHook {
   ready: Promise<void>;
   /** The graph document for what the canvas shows. */
   document(): GraphDocument;
-  /** What one node shows: run state, badge text, errors, output images, preview. */
+  /** What one node shows: run state, badge text, errors (on the input or widget they are drawn at), output images, preview. */
   node(id: string):
     | {
         title: string;
@@ -95,7 +95,7 @@ window.mudi = {
       title: node.title,
       state: view.state,
       badge: node.badgeText(),
-      issues: view.issues.map((i) => ({ input: i.input, widget: i.widget, message: i.message })),
+      issues: node.issues().map((i) => ({ input: i.input, widget: i.widget, message: i.message })),
       images: view.display?.images ?? [],
       drawnImages: node.drawnImageCount(),
       preview: view.previewUrl !== undefined,

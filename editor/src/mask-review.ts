@@ -183,7 +183,7 @@ export function openMaskReview(data: unknown, options: MaskReviewOptions): MaskR
         off.getContext("2d")!.putImageData(overlay, 0, 0);
         ctx.drawImage(off, 0, 0);
       }
-      const b = dragBox ?? null;
+      const b = dragBox;
       if (b) {
         ctx.strokeStyle = "#0f0";
         ctx.lineWidth = 2;
@@ -209,16 +209,18 @@ export function openMaskReview(data: unknown, options: MaskReviewOptions): MaskR
       start = toPhoto(e);
       canvas.setPointerCapture(e.pointerId);
     });
+    const boxTo = (from: { x: number; y: number }, e: PointerEvent): Box => {
+      const p = toPhoto(e);
+      return { x0: Math.min(from.x, p.x), y0: Math.min(from.y, p.y), x1: Math.max(from.x, p.x), y1: Math.max(from.y, p.y) };
+    };
     canvas.addEventListener("pointermove", (e) => {
       if (!start) return;
-      const p = toPhoto(e);
-      dragBox = { x0: Math.min(start.x, p.x), y0: Math.min(start.y, p.y), x1: Math.max(start.x, p.x), y1: Math.max(start.y, p.y) };
+      dragBox = boxTo(start, e);
       draw();
     });
     canvas.addEventListener("pointerup", async (e) => {
       if (!start) return;
-      const p = toPhoto(e);
-      const box = { x0: Math.min(start.x, p.x), y0: Math.min(start.y, p.y), x1: Math.max(start.x, p.x), y1: Math.max(start.y, p.y) };
+      const box = boxTo(start, e);
       start = null;
       if (box.x1 - box.x0 < 2 || box.y1 - box.y0 < 2) {
         dragBox = null;

@@ -8,7 +8,7 @@ import type { DrawWidgetOptions } from "@comfyorg/litegraph/dist/widgets/BaseWid
 import type { NodeSpec } from "./api.js";
 import { pickFile } from "./files.js";
 import { contentHeight, contentOf, drawContent, type DisplayContent, type DrawnImage, type ImageCache } from "./node-display.js";
-import type { NodeRunState, NodeView, RunView } from "./run-view.js";
+import type { NodeIssue, NodeRunState, NodeView, RunView } from "./run-view.js";
 import { socketColor } from "./socket-colors.js";
 import { fromWidgetValue, roundToStep, toWidgetValue, widgetPlans, type WidgetPlan } from "./widget-plan.js";
 
@@ -146,10 +146,23 @@ export abstract class MudiNode extends LGraphNode {
     this.drawIssues(ctx);
   }
 
+  /**
+   * The runtime's errors for this node, each placed on the socket or widget it names. A node's
+   * error can only name an "input"; when that is one of its widgets (LoadImage's file name), the
+   * error belongs to the widget.
+   */
+  issues(): NodeIssue[] {
+    return this.view().issues.map((issue) => {
+      const { input, ...rest } = issue;
+      const isWidget = input !== undefined && this.findInputSlot(input) < 0 && this.widgets?.some((w) => w.name === input);
+      return isWidget ? { ...rest, widget: input } : issue;
+    });
+  }
+
   /** Server errors: a red box under the node, a ring on each named input, a frame on each named widget. */
   private drawIssues(ctx: CanvasRenderingContext2D): void {
     // Links the document has but the canvas cannot draw are shown too, so nothing kept is invisible.
-    const reported = this.view().issues;
+    const reported = this.issues();
     const dangling = Object.entries(this.danglingInputs)
       .filter(([input]) => !reported.some((i) => i.input === input))
       .map(([input, [source, output]]) => ({

@@ -4,7 +4,7 @@ import { DEFAULT_GAMMA, generate, type InitOptions } from "../generation/generat
 import { SAMPLER_WIDGETS } from "../generation/widgets.js";
 import { decodeImage, encodeJpeg } from "../image/codec.js";
 import { subjectLabel } from "../subjects/collage.js";
-import { expandPrompt, gridMethods, runGrid } from "./grid.js";
+import { expandPrompt, gridMethods, runGrid, unboundPlaceholders } from "./grid.js";
 import { createScorer } from "./scorer.js";
 import { DNC_WIDGETS } from "./widgets.js";
 import type { SdxlPipelineRef } from "../values.js";
@@ -66,6 +66,12 @@ export const EvaluateGrid = defineNode({
     const pipelines = [inputs.pipeline, inputs.pipeline_2, inputs.pipeline_3, inputs.pipeline_4].filter((p): p is SdxlPipelineRef => p !== undefined);
     const prompts = widgets.prompts.split("\n").map((p) => p.trim()).filter((p) => p.length > 0);
     if (prompts.length === 0) throw new NodeInputError(`${NODE}: prompts is empty; write one prompt per line`, "prompts");
+    prompts.forEach((p, i) => {
+      const unbound = unboundPlaceholders(p, inputs.subjects.length);
+      if (unbound.length > 0) {
+        throw new NodeInputError(`${NODE}: prompt ${i + 1} ("${p}") uses ${unbound.join(", ")}, but ${inputs.subjects.length} subjects are connected ({A} to {${String.fromCharCode(64 + inputs.subjects.length)}})`, "prompts");
+      }
+    });
 
     if (widgets.inits.includes("mudi")) {
       // MuDI's init collages the segmented subjects: say so now rather than after the first images

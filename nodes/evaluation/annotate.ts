@@ -40,6 +40,7 @@ export function annotationSvg(width: number, height: number, scale: number, anno
   const stroke = Math.max(2, Math.round(short / 256));
   const font = Math.max(9, Math.round(short / 40));
   const label = (x: number, y: number, text: string, fill: string) => {
+    // no text metrics without a canvas: sans-serif glyphs average about 0.6 em, so size the backing box on that
     const w = Math.ceil(text.length * font * 0.62) + 6;
     return `<rect x="${x}" y="${y}" width="${w}" height="${font + 6}" fill="${fill}"/><text x="${x + 3}" y="${y + font + 1}" font-family="sans-serif" font-size="${font}" fill="#ffffff">${escapeMarkup(text)}</text>`;
   };

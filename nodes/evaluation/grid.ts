@@ -4,10 +4,10 @@
 import sharp from "sharp";
 import { checkAborted } from "../../server/contract.js";
 import { encodePng } from "../image/codec.js";
-import { buildReport, reportCsv, reportHtml, reportJson, type EvaluationReport, type ReportImage } from "./report.js";
+import { buildReport, gridCells, gridColumns, reportCsv, reportHtml, reportJson, type EvaluationReport, type ReportImage } from "./report.js";
 import type { ScoredImage } from "./scorer.js";
-import type { RgbImage } from "../values.js";
 import { escapeMarkup } from "./markup.js";
+import type { RgbImage } from "../values.js";
 
 export interface GridMethod {
   /** Row label: "pipeline + init". */
@@ -40,9 +40,18 @@ export function gridJobs(methods: readonly GridMethod[], prompts: readonly strin
   return prompts.flatMap((prompt, promptIndex) => seeds.flatMap((seed) => methods.map((method) => ({ method, promptIndex, prompt, seed }))));
 }
 
+/** "{A}" is subject 1, "{B}" subject 2, ... */
+const PLACEHOLDER = /\{([A-Z])\}/g;
+const subjectIndex = (letter: string) => letter.charCodeAt(0) - 65;
+
 /** "{A}", "{B}", ... in a prompt become the subjects' labels ("olis red monster plush"). */
 export function expandPrompt(template: string, names: readonly string[]): string {
-  return template.replace(/\{([A-Z])\}/g, (whole, letter: string) => names[letter.charCodeAt(0) - 65] ?? whole);
+  return template.replace(PLACEHOLDER, (whole, letter: string) => names[subjectIndex(letter)] ?? whole);
+}
+
+/** Placeholders naming a subject beyond the `subjects` connected ("{C}" with two): checked before generating. */
+export function unboundPlaceholders(template: string, subjects: number): string[] {
+  return [...template.matchAll(PLACEHOLDER)].filter((m) => subjectIndex(m[1]!) >= subjects).map((m) => m[0]);
 }
 
 export interface GridDeps {
@@ -168,30 +177,29 @@ const LABEL_WIDTH = 200;
 const HEADER_HEIGHT = 28;
 
 /**
- * Methods as rows, (prompt, seed) as columns, each cell the annotated image with its score; method
- * names on the left and "prompt / seed" on top; blank where an image was not made.
+ * Methods as rows, (prompt, seed) as columns (the HTML grid's layout), each cell the annotated image
+ * with its score; method names on the left and "prompt / seed" on top; blank where an image was not made.
  */
 export async function gridPicture(report: EvaluationReport, annotated: readonly RgbImage[]): Promise<Uint8Array> {
   const cell = THUMBNAIL_SIZE;
-  const columns = report.prompts.flatMap((_, p) => report.seeds.map((seed) => ({ p, seed })));
+  const columns = gridColumns(report);
   const width = LABEL_WIDTH + Math.max(1, columns.length) * cell;
   const height = HEADER_HEIGHT + Math.max(1, report.methods.length) * cell;
   const text = (x: number, y: number, s: string, anchor = "start") =>
     `<text x="${x}" y="${y}" font-family="sans-serif" font-size="14" text-anchor="${anchor}" fill="#222222">${escapeMarkup(s)}</text>`;
   const labels = [
-    ...columns.map((c, i) => text(LABEL_WIDTH + i * cell + cell / 2, 19, `prompt ${c.p + 1} / seed ${c.seed}`, "middle")),
+    ...columns.map((c, i) => text(LABEL_WIDTH + i * cell + cell / 2, 19, `prompt ${c.promptIndex + 1} / seed ${c.seed}`, "middle")),
     ...report.methods.map((m, r) => text(6, HEADER_HEIGHT + r * cell + cell / 2, m)),
   ];
+  const annotatedOf = new Map(report.images.map((entry, i) => [entry, annotated[i]!]));
+  const placed = gridCells(report).flatMap((row, r) => row.flatMap((entry, c) => (entry ? [{ image: annotatedOf.get(entry)!, r, c }] : [])));
   const cells = await Promise.all(
-    report.images.map(async (entry, i) => {
-      const column = entry.promptIndex * report.seeds.length + report.seeds.indexOf(entry.seed);
-      const row = report.methods.indexOf(entry.method);
-      const image = annotated[i]!;
+    placed.map(async ({ image, r, c }) => {
       const input = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
         .resize(cell, cell, { fit: "contain", background: "#ffffff" })
         .png()
         .toBuffer();
-      return { input, left: LABEL_WIDTH + column * cell, top: HEADER_HEIGHT + row * cell };
+      return { input, left: LABEL_WIDTH + c * cell, top: HEADER_HEIGHT + r * cell };
     }),
   );
   const svg = Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${labels.join("")}</svg>`);

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { defineNode } from "../../server/contract.js";
 import { latentDims, makeLatentInit } from "./mudi-init.js";
-import { SEED } from "./widgets.js";
+import { BATCH, SEED, imageSizeWidgets } from "./widgets.js";
 
 export default defineNode({
   id: "mudi.GaussianInit",
@@ -15,10 +15,9 @@ export default defineNode({
     init: { type: "LATENT_INIT" },
   },
   widgets: z.object({
-    width: z.number().int().min(64).max(8192).multipleOf(8).default(1024).describe("Image width in pixels (multiple of 8)."),
-    height: z.number().int().min(64).max(8192).multipleOf(8).default(1024).describe("Image height in pixels (multiple of 8)."),
+    ...imageSizeWidgets(),
     seed: SEED,
-    batch: z.number().int().min(1).max(16).default(1).describe("Images per run."),
+    batch: BATCH,
   }),
   async run(_inputs, w) {
     return { init: makeLatentInit("gaussian", latentDims(w.width, w.height, w.batch), w.seed) };

@@ -4,10 +4,10 @@
 import { z } from "zod";
 import { NodeInputError, defineNode } from "../../server/contract.js";
 import { composeInBoxes, subjectLabel, type CollageItem, type NormalizedBox } from "../subjects/collage.js";
+import { segMixSettingsSchema } from "../subjects/seg-mix.js";
 import type { Subject } from "../values.js";
-import { DEFAULT_GAMMA } from "./generate.js";
 import { mudiInitFromCollage } from "./mudi-init.js";
-import { SEED } from "./widgets.js";
+import { BATCH, GAMMA, SEED, imageSizeWidgets } from "./widgets.js";
 
 const Fraction = z.number().min(0).max(1);
 const BoxSchema = z.union([
@@ -35,12 +35,11 @@ export default defineNode({
   },
   widgets: z.object({
     boxes: z.string().default("[[0.04, 0.2, 0.5, 0.96], [0.5, 0.2, 0.96, 0.96]]").describe("One box per subject in canvas fractions: [[x0,y0,x1,y1], ...]."),
-    width: z.number().int().min(64).max(8192).multipleOf(8).default(1024).describe("Canvas and image width in pixels (multiple of 8)."),
-    height: z.number().int().min(64).max(8192).multipleOf(8).default(1024).describe("Canvas and image height in pixels (multiple of 8)."),
+    ...imageSizeWidgets("Canvas and image"),
     seed: SEED,
-    gamma: z.number().min(0).max(10).default(DEFAULT_GAMMA).describe("Scale of the subject latent (the official code uses 3; the paper's default is 1)."),
-    batch: z.number().int().min(1).max(16).default(1).describe("Images per run (one layout, different noise per image)."),
-    background: z.enum(["white", "black"]).default("white").describe("Collage background outside the subjects' masks."),
+    gamma: GAMMA,
+    batch: BATCH.describe("Images per run (one layout, different noise per image)."),
+    background: segMixSettingsSchema.shape.background,
   }),
   async run({ pipeline, subjects, boxes: boxesInput }, w, ctx) {
     const boxes = parseBoxes(boxesInput ?? w.boxes, boxesInput === undefined ? "widget boxes" : "input boxes");

@@ -4,9 +4,9 @@
 import { z } from "zod";
 import { NodeInputError, defineNode } from "../../server/contract.js";
 import { defaultCollageSettings } from "../subjects/collage.js";
-import { DEFAULT_GAMMA } from "./generate.js";
+import { parseRelativeScale, segMixSettingsSchema } from "../subjects/seg-mix.js";
 import { mudiCollage, mudiInitFromCollage } from "./mudi-init.js";
-import { SEED } from "./widgets.js";
+import { BATCH, GAMMA, SEED, imageSizeWidgets } from "./widgets.js";
 
 export default defineNode({
   id: "mudi.MuDIInit",
@@ -25,20 +25,25 @@ export default defineNode({
     mask: { type: "MASK" },
   },
   widgets: z.object({
-    width: z.number().int().min(64).max(8192).multipleOf(8).default(1024).describe("Canvas and image width in pixels (multiple of 8)."),
-    height: z.number().int().min(64).max(8192).multipleOf(8).default(1024).describe("Canvas and image height in pixels (multiple of 8)."),
+    ...imageSizeWidgets("Canvas and image"),
     seed: SEED.describe("Seed of the collage layout (createRng) and of the Gaussian noise (gaussianNoise)."),
-    gamma: z.number().min(0).max(10).default(DEFAULT_GAMMA).describe("Scale of the subject latent (the official code uses 3; the paper's default is 1)."),
-    batch: z.number().int().min(1).max(16).default(1).describe("Images per run (one collage, different noise per image)."),
-    scaleMin: z.number().min(0.05).max(1).default(0.75).describe("Smallest subject scale, as a fraction of the largest fit in its half cell."),
-    scaleMax: z.number().min(0.05).max(1).default(1).describe("Largest subject scale, as a fraction of the largest fit in its half cell."),
-    relativeScale: z.string().default("").describe('Fixed relative scales per subject, e.g. "1:0.8" (empty: random in [scaleMin, scaleMax]).'),
-    background: z.enum(["white", "black"]).default("white").describe("Collage background outside the subjects' masks."),
+    gamma: GAMMA,
+    batch: BATCH.describe("Images per run (one collage, different noise per image)."),
+    // The collage knobs as SegMix and the trainer have them.
+    scaleMin: segMixSettingsSchema.shape.scaleMin,
+    scaleMax: segMixSettingsSchema.shape.scaleMax,
+    relativeScale: segMixSettingsSchema.shape.relativeScale,
+    background: segMixSettingsSchema.shape.background,
   }),
   async run({ pipeline, subjects }, w, ctx) {
     if (subjects.length < 2) throw new NodeInputError(`mudi.MuDIInit: input subjects needs at least 2 subjects, got ${subjects.length}`, "subjects");
     if (w.scaleMin > w.scaleMax) throw new NodeInputError(`mudi.MuDIInit: scaleMin ${w.scaleMin} is above scaleMax ${w.scaleMax}`);
-    const relativeScales = parseRelativeScales(w.relativeScale, subjects.length);
+    let relativeScales;
+    try {
+      relativeScales = parseRelativeScale(w.relativeScale, subjects.length);
+    } catch (e) {
+      throw new NodeInputError(`mudi.MuDIInit: widget relativeScale: ${(e as Error).message}`);
+    }
     const settings = { ...defaultCollageSettings(w.width, w.height), scaleMin: w.scaleMin, scaleMax: w.scaleMax, background: w.background };
     const options = { gamma: w.gamma, seed: w.seed, batch: w.batch, settings, relativeScales };
     let collage;
@@ -52,14 +57,3 @@ export default defineNode({
     return { init, collage: [collage.image], mask: [collage.mask] };
   },
 });
-
-/** "1:0.8" -> [1, 0.8], normalized so the largest is 1 (the reference's a:b ratio). */
-function parseRelativeScales(text: string, count: number): number[] | undefined {
-  if (text.trim() === "") return undefined;
-  const parts = text.split(":").map((s) => Number(s.trim()));
-  if (parts.length !== count || parts.some((v) => !(v > 0))) {
-    throw new NodeInputError(`mudi.MuDIInit: relativeScale must be ${count} positive numbers separated by ":" (one per subject), got "${text}"`);
-  }
-  const max = Math.max(...parts);
-  return parts.map((v) => v / max);
-}

@@ -25,13 +25,14 @@ export default defineNode({
   },
   widgets: z.object({
     ...SAMPLER_WIDGETS,
-    seed: SEED.describe("Seed of the fresh noise ancestral samplers draw at each step (the init has its own seed)."),
+    seed: SEED.describe(
+      "Seed of the fresh noise euler_ancestral adds at each step. The other schedulers are deterministic and ignore it: " +
+        "for another image with them, change the init's seed.",
+    ),
   }),
   async run({ pipeline, positive, negative, init }, w, ctx) {
     const throttle = new PreviewThrottle();
-    // The first previews pay for JIT compilation (~5 ms, then ~0.1 ms until optimized); pay that before the
-    // first step so the per-step budget sees what previews cost in steady state.
-    for (let i = 0; i < 24; i++) encodePreviewPng(latentToRgb(init.noise.data, init.noise.dims));
+    throttle.calibrate(() => encodePreviewPng(latentToRgb(init.noise.data, init.noise.dims)));
     let stepStart = performance.now();
     const started = stepStart;
     const latent = await sampleLatent(

@@ -38,10 +38,11 @@ export function latentToRgb(latent: Float32Array, dims: readonly number[], item 
 
 /**
  * A minimal PNG (8-bit RGB, filter 0, deflate "stored" blocks: no compression), written
- * synchronously into one buffer. Per-step previews must cost microseconds: sharp's per-call
- * thread handoff alone (~0.5 ms) and even zlib's per-call set-up exceed 5% of a tiny-model step,
- * while copying bytes and an Adler-32 take ~10 us for a 16x16 latent. Sizes stay small (SDXL's
- * 128x128 latent: 49 KB).
+ * synchronously into one buffer so the throttle measures exactly what a preview costs. A tiny-model
+ * step takes ~2 ms, so previews get ~100 us: sharp's per-call thread handoff alone is ~0.5 ms, and
+ * a whole preview (latentToRgb + PNG) with zlib's deflateSync measured ~35 us for a 16x16 latent
+ * (1.3 ms at SDXL's 128x128), a third of the budget; with this encoder ~5 us (0.6 ms).
+ * Latent noise barely compresses anyway (SDXL's 128x128 latent: 49 KB either way).
  */
 export function encodePreviewPng(image: RgbImage): Uint8Array {
   const { width, height, data } = image;

@@ -16,13 +16,15 @@ export const LoadImage = defineNode({
   }),
   // The file may be replaced under the same name, so its size and mtime are part of the cache key.
   async cacheKey(w, ctx) {
-    const s = await stat(ctx.inputPath(w.image)).catch(() => undefined);
+    const s = await stat(imagePath(ctx.inputPath, w.image)).catch(() => undefined);
     return s ? `${s.size}:${s.mtimeMs}` : "missing";
   },
   async run(_inputs, w, ctx) {
-    const path = ctx.inputPath(w.image);
-    const bytes = await readFile(path).catch(() => {
-      throw new NodeInputError(`image file "${w.image}" is not in the inputs folder; upload it or pick another file`, "image");
+    const bytes = await readFile(imagePath(ctx.inputPath, w.image)).catch((e: NodeJS.ErrnoException) => {
+      throw new NodeInputError(
+        e.code === "ENOENT" ? `image file "${w.image}" is not in the inputs folder; upload it or pick another file` : `image file "${w.image}" cannot be read: ${e.message}`,
+        "image",
+      );
     });
     try {
       return { image: [await decodeImage(bytes, `image file "${w.image}"`)] };
@@ -31,3 +33,12 @@ export const LoadImage = defineNode({
     }
   },
 });
+
+/** The widget's file inside the inputs folder; a name that leads out of it is an error on the widget. */
+function imagePath(inputPath: (name: string) => string, name: string): string {
+  try {
+    return inputPath(name);
+  } catch (e) {
+    throw new NodeInputError((e as Error).message, "image");
+  }
+}

@@ -3,10 +3,8 @@
 import { checkAborted, type NodeContext } from "../../server/contract.js";
 import type { RgbImage } from "../values.js";
 import { encodePng } from "./codec.js";
+import { GRAPH_TEXT_KEYWORD } from "./png-chunks.js";
 import { addPngText, asciiJson } from "./png-text.js";
-
-/** The tEXt keyword under which a saved PNG carries its graph document. */
-export const GRAPH_TEXT_KEYWORD = "mudi-graph";
 
 export async function writePngs(images: readonly RgbImage[], baseName: string, ctx: NodeContext, embedGraph: boolean): Promise<string[]> {
   const names: string[] = [];

@@ -26,7 +26,13 @@ export const LoadLoRA = defineNode({
     }
     const raw: Record<string, Tensor> = {};
     for (const [key, t] of Object.entries(file.tensors)) raw[key] = { dims: t.dims, data: t.data };
-    const { tensors, style, ignored } = toPeftKeys(raw);
+    let converted;
+    try {
+      converted = toPeftKeys(raw);
+    } catch (err) {
+      throw new NodeInputError(`mudi.LoadLoRA: ${entry.path}: ${(err as Error).message}`);
+    }
+    const { tensors, style, ignored } = converted;
     const modules = Object.keys(tensors).filter((k) => k.endsWith(".lora_A.weight")).length;
     if (modules === 0) throw new NodeInputError(`mudi.LoadLoRA: ${entry.path} has no UNet LoRA weights (found keys like ${Object.keys(file.tensors).slice(0, 3).join(", ")})`);
     ctx.display({ text: [`${entry.name}: ${modules} modules, ${style} keys${ignored.length ? `, ${ignored.length} keys ignored (e.g. ${ignored[0]})` : ""}`] });

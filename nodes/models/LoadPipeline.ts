@@ -1,13 +1,33 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { defineNode } from "../../server/contract.js";
+import { defineNode, NodeInputError } from "../../server/contract.js";
 import type { SdxlPipelineRef } from "../values.js";
 import { deviceWidget, findModel, modelWidget, resolveDevice } from "./loader-widgets.js";
 import { warmSessions } from "./warm.js";
 
 /** SDXL's VAE scaling factor, used when vae_decoder/config.json does not give one. */
 const SDXL_SCALING_FACTOR = 0.13025;
+
+const VaeConfig = z.looseObject({ scaling_factor: z.number().positive().optional() });
+
+/** scaling_factor of vae_decoder/config.json; undefined when the file is absent (older exports). */
+async function vaeScalingFactor(file: string): Promise<number | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    return undefined;
+  }
+  let parsed;
+  try {
+    parsed = VaeConfig.safeParse(JSON.parse(text));
+  } catch (err) {
+    throw new NodeInputError(`mudi.LoadPipeline: ${file} is not JSON (${(err as Error).message})`);
+  }
+  if (!parsed.success) throw new NodeInputError(`mudi.LoadPipeline: ${file}: scaling_factor must be a positive number`);
+  return parsed.data.scaling_factor;
+}
 
 export const LoadPipeline = defineNode({
   id: "mudi.LoadPipeline",
@@ -23,8 +43,7 @@ export const LoadPipeline = defineNode({
   async run(_inputs, widgets, ctx) {
     const entry = await findModel(ctx, "mudi.LoadPipeline", "sdxl", widgets.model);
     const f = entry.files ?? {};
-    const scaling = await readFile(join(entry.path, "vae_decoder", "config.json"), "utf8")
-      .then((t) => (JSON.parse(t) as { scaling_factor?: number }).scaling_factor, () => undefined);
+    const scaling = await vaeScalingFactor(join(entry.path, "vae_decoder", "config.json"));
     const device = resolveDevice(widgets.device, ctx);
     const pipeline: SdxlPipelineRef = {
       kind: "sdxl",
@@ -35,7 +54,7 @@ export const LoadPipeline = defineNode({
       files: f,
       parts: { textEncoder: f.textEncoder!, textEncoder2: f.textEncoder2!, unet: f.unet!, vaeEncoder: f.vaeEncoder!, vaeDecoder: f.vaeDecoder! },
       tokenizers: [f.tokenizer!, f.tokenizer2!],
-      vaeScalingFactor: typeof scaling === "number" ? scaling : SDXL_SCALING_FACTOR,
+      vaeScalingFactor: scaling ?? SDXL_SCALING_FACTOR,
       loras: [],
     };
     const lines = await warmSessions(ctx, Object.values(pipeline.parts), device);

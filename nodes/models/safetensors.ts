@@ -1,6 +1,7 @@
 // Safetensors: an 8-byte little-endian header length, a JSON header
 // {name: {dtype, shape, data_offsets: [begin, end]}, __metadata__?: {string: string}},
 // then the raw little-endian tensor bytes. Tensors are read into float32 whatever their dtype.
+import { z } from "zod";
 import { bfloat16BitsToFloat32, float16BitsToFloat32, float32ToBfloat16Bits, float32ToFloat16Bits } from "./half.js";
 
 export type SafetensorsDtype = "F32" | "F16" | "BF16";
@@ -18,6 +19,13 @@ export interface SafetensorsFile {
 
 const BYTES: Record<SafeTensor["dtype"], number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
 
+const Entry = z.object({
+  dtype: z.string(),
+  shape: z.array(z.number().int().min(0)),
+  data_offsets: z.tuple([z.number().int().min(0), z.number().int().min(0)]),
+});
+const Metadata = z.record(z.string(), z.string());
+
 export function parseSafetensors(bytes: Uint8Array, source = "safetensors data"): SafetensorsFile {
   if (bytes.length < 8) throw new Error(`${source}: too short for a safetensors header (${bytes.length} bytes)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -29,15 +37,20 @@ export function parseSafetensors(bytes: Uint8Array, source = "safetensors data")
   } catch (err) {
     throw new Error(`${source}: header is not JSON (${(err as Error).message})`);
   }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) throw new Error(`${source}: header is not a JSON object`);
   const body = 8 + headerLen;
   const tensors: Record<string, SafeTensor> = {};
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header)) {
     if (name === "__metadata__") {
-      metadata = entry as Record<string, string>;
+      const parsed = Metadata.safeParse(entry);
+      if (!parsed.success) throw new Error(`${source}: __metadata__ must map strings to strings`);
+      metadata = parsed.data;
       continue;
     }
-    const { dtype, shape, data_offsets } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
+    const parsed = Entry.safeParse(entry);
+    if (!parsed.success) throw new Error(`${source}: header entry of tensor ${name} is not {dtype, shape: int[], data_offsets: [begin, end]} (${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message})`);
+    const { dtype, shape, data_offsets } = parsed.data;
     if (!(dtype in BYTES)) throw new Error(`${source}: tensor ${name} has dtype ${dtype}; supported are F32, F16, BF16 (and F64 for reading)`);
     const dt = dtype as SafeTensor["dtype"];
     const n = shape.reduce((a, b) => a * b, 1);
@@ -61,8 +74,8 @@ export function parseSafetensors(bytes: Uint8Array, source = "safetensors data")
   return { tensors, metadata };
 }
 
-export function readSafetensors(bytes: Uint8Array): Record<string, SafeTensor> {
-  return parseSafetensors(bytes).tensors;
+export function readSafetensors(bytes: Uint8Array, source?: string): Record<string, SafeTensor> {
+  return parseSafetensors(bytes, source).tensors;
 }
 
 /** Serializes float32 tensors as `dtype` (converted with round-to-nearest-even), names sorted. */

@@ -230,5 +230,3 @@ export function foldLoras(model: onnx.IModelProto, loras: readonly { lora: LoraW
   return copy;
 }
 
-/** One LoRA folded at `strength`. */
-export const foldLora = (model: onnx.IModelProto, lora: LoraWeights, strength = 1): onnx.IModelProto => foldLoras(model, [{ lora, strength }]);

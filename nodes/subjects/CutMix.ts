@@ -3,6 +3,7 @@ import { z } from "zod";
 import { checkAborted, defineNode, NodeInputError } from "../../server/contract.js";
 import { encodePng } from "../image/codec.js";
 import { cutMixBatch } from "./cut-mix.js";
+import { previewBatchWidgets, segMixSettingsSchema } from "./seg-mix.js";
 
 export const CutMix = defineNode({
   id: "mudi.CutMix",
@@ -15,11 +16,11 @@ export const CutMix = defineNode({
     captions: { type: "STRING", description: "One caption per line" },
   },
   widgets: z.object({
-    width: z.number().int().min(64).max(4096).multipleOf(8).default(1024).describe("Width in pixels"),
-    height: z.number().int().min(64).max(4096).multipleOf(8).default(1024).describe("Height in pixels"),
-    count: z.number().int().min(1).max(64).default(4).describe("Number of images"),
-    seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0).describe("Same seed, same images"),
-    labels: z.enum(["instance", "class"]).default("instance").describe("Captions with identifier + class, or class names only"),
+    width: segMixSettingsSchema.shape.width.describe("Width in pixels"),
+    height: segMixSettingsSchema.shape.height.describe("Height in pixels"),
+    count: previewBatchWidgets.count.describe("Number of images"),
+    seed: previewBatchWidgets.seed.describe("Same seed, same images"),
+    labels: previewBatchWidgets.labels.describe("Captions with identifier + class, or class names only"),
   }),
   output: true,
   async run({ subjects }, w, ctx) {

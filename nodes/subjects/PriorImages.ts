@@ -3,7 +3,8 @@
 import { z } from "zod";
 import { checkAborted, defineNode, NodeInputError } from "../../server/contract.js";
 import { encodePng } from "../image/codec.js";
-import { generate, SAMPLER_CHOICES } from "../generation/generate.js";
+import { generate } from "../generation/generate.js";
+import { SAMPLER_WIDGETS } from "../generation/widgets.js";
 import { detectWithModel } from "./owlv2.js";
 import { makePriorSubject, PRIOR_NEGATIVE, PRIOR_PROMPT, priorPrompt } from "./prior.js";
 import { loadSam, segment } from "./sam.js";
@@ -26,9 +27,7 @@ export const PriorImages = defineNode({
     width: z.number().int().min(64).max(2048).multipleOf(32).default(1024).describe("Image width"),
     height: z.number().int().min(64).max(2048).multipleOf(32).default(1024).describe("Image height"),
     negative: z.string().default(PRIOR_NEGATIVE).describe("Negative prompt (the authors' prior script)"),
-    scheduler: z.enum(SAMPLER_CHOICES).default("euler").describe("Sampler"),
-    steps: z.number().int().min(1).max(200).default(50).describe("Sampling steps"),
-    cfg: z.number().min(0).max(30).default(5).describe("Classifier-free guidance scale"),
+    ...SAMPLER_WIDGETS,
     threshold: z.number().min(0).max(1).default(0.4).describe("OWLv2 threshold for prior images"),
     grow: z.number().min(0).max(0.5).default(0).describe("Grow the box by this fraction of the image size before SAM (the prior script does not)"),
     maxTries: z.number().int().min(1).max(50).default(10).describe("Generations per image before giving up on a single box"),

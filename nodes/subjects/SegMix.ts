@@ -1,9 +1,8 @@
 // mudi.SegMix: previews what Seg-Mix training sees: collages of segmented subjects with their
 // union masks and captions, from the same collage module the trainer uses.
-import { z } from "zod";
 import { checkAborted, defineNode, NodeInputError } from "../../server/contract.js";
 import { encodePng } from "../image/codec.js";
-import { parseRelativeScale, segMixBatch, segMixSettingsSchema } from "./seg-mix.js";
+import { parseRelativeScale, previewBatchWidgets, segMixBatch, segMixSettingsSchema } from "./seg-mix.js";
 
 export const SegMix = defineNode({
   id: "mudi.SegMix",
@@ -17,11 +16,7 @@ export const SegMix = defineNode({
     masks: { type: "MASK", description: "Union of the pasted subjects' masks" },
     captions: { type: "STRING", description: "One caption per line" },
   },
-  widgets: segMixSettingsSchema.extend({
-    count: z.number().int().min(1).max(64).default(4).describe("Number of collages"),
-    seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0).describe("Same seed, same collages"),
-    labels: z.enum(["instance", "class"]).default("instance").describe("Captions with identifier + class (instance) or class names only (prior images, shared vertical position)"),
-  }),
+  widgets: segMixSettingsSchema.extend(previewBatchWidgets),
   output: true,
   async run({ subjects }, w, ctx) {
     if (subjects.length < 2) throw new NodeInputError(`Seg-Mix needs at least 2 subjects, got ${subjects.length}`, "subjects");

@@ -48,15 +48,20 @@ export interface CollageSettings {
   readonly sharedVertical: boolean;
 }
 
+/** A pixel amount the reference gives for a 1024-wide canvas, scaled to this width. */
+export function scaledFrom1024(pixels: number, width: number): number {
+  return Math.round((pixels * width) / 1024);
+}
+
 /** The reference settings, with the pixel amounts scaled to the canvas width (32 and 256 at 1024). */
 export function defaultCollageSettings(width = 1024, height = width): CollageSettings {
   return {
     width,
     height,
-    cellInset: Math.round((32 * width) / 1024),
+    cellInset: scaledFrom1024(32, width),
     scaleMin: 0.75,
     scaleMax: 1,
-    marginMax: Math.max(1, Math.round((256 * width) / 1024)),
+    marginMax: Math.max(1, scaledFrom1024(256, width)),
     background: "white",
     sharedVertical: false,
   };

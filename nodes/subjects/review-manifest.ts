@@ -8,7 +8,8 @@ import type { NodeContext } from "../../server/contract.js";
 import type { ModelRef, Subject } from "../values.js";
 import type { ImageResult } from "./auto-mask.js";
 
-const boxSchema = z.object({ x0: z.number(), y0: z.number(), x1: z.number(), y1: z.number() });
+/** A box in photo pixels (the SAM prompt). */
+export const reviewBoxSchema = z.object({ x0: z.number(), y0: z.number(), x1: z.number(), y1: z.number() });
 
 export const reviewImageSchema = z.object({
   file: z.string(),
@@ -20,7 +21,7 @@ export const reviewImageSchema = z.object({
   status: z.enum(["masked", "failed", "kept", "corrected"]),
   reason: z.string().optional(),
   /** The SAM prompt used last, in photo pixels. */
-  box: boxSchema.optional(),
+  box: reviewBoxSchema.optional(),
   /** Where the accepted correction was saved (absolute path), once accepted. */
   savedTo: z.string().optional(),
 });
@@ -41,7 +42,7 @@ export const reviewManifestSchema = z.object({
 });
 
 export type ReviewManifest = z.infer<typeof reviewManifestSchema>;
-export type ReviewBox = z.infer<typeof boxSchema>;
+export type ReviewBox = z.infer<typeof reviewBoxSchema>;
 
 /** What the editor's "Review masks" button receives (display data key maskReview). */
 export interface MaskReviewData {

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { createRng } from "../random.js";
 import type { Mask, RgbImage, Subject } from "../values.js";
-import { defaultCollageSettings, subjectCollage, type CollageSettings, type SubjectCollage } from "./collage.js";
+import { defaultCollageSettings, scaledFrom1024, subjectCollage, type CollageSettings, type SubjectCollage } from "./collage.js";
 
 /** Seg-Mix settings as widgets (reference defaults; pixel amounts are for a 1024 canvas and scale with it). */
 export const segMixSettingsSchema = z.object({
@@ -23,17 +23,22 @@ export const segMixSettingsSchema = z.object({
 
 export type SegMixSettings = z.infer<typeof segMixSettingsSchema>;
 
+/** How many previews the augmentation nodes (SegMix, CutMix) make, from which seed, captioned how. */
+export const previewBatchWidgets = {
+  count: z.number().int().min(1).max(64).default(4).describe("Number of collages"),
+  seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0).describe("Same seed, same collages"),
+  labels: z.enum(["instance", "class"]).default("instance").describe("Captions with identifier + class (instance) or class names only (prior images, shared vertical position)"),
+};
+
 /** Collage settings from the widgets, with the inset and margin scaled from 1024 to the canvas width. */
 export function collageSettings(w: SegMixSettings, sharedVertical = false): CollageSettings {
   if (w.scaleMin > w.scaleMax) throw new Error(`scaleMin ${w.scaleMin} is larger than scaleMax ${w.scaleMax}`);
-  const base = defaultCollageSettings(w.width, w.height);
-  const k = w.width / 1024;
   return {
-    ...base,
+    ...defaultCollageSettings(w.width, w.height),
     scaleMin: w.scaleMin,
     scaleMax: w.scaleMax,
-    cellInset: Math.round(w.cellInset * k),
-    marginMax: Math.max(1, Math.round(w.marginMax * k)),
+    cellInset: scaledFrom1024(w.cellInset, w.width),
+    marginMax: Math.max(1, scaledFrom1024(w.marginMax, w.width)),
     background: w.background,
     sharedVertical,
   };

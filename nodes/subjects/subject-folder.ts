@@ -88,8 +88,8 @@ async function findMask(dir: string, file: string, metadataMask: string | undefi
 }
 
 async function readPhoto(dir: string, file: string): Promise<RgbImage> {
-  const bytes = await readFile(join(dir, file)).catch(() => {
-    throw new Error(`photo ${join(dir, file)} cannot be read`);
+  const bytes = await readFile(join(dir, file)).catch((e: Error) => {
+    throw new Error(`photo ${join(dir, file)} cannot be read: ${e.message}`);
   });
   return decodeImage(bytes, `photo ${join(dir, file)}`);
 }

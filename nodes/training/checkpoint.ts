@@ -7,6 +7,8 @@ import { parseSafetensors, writeSafetensors } from "../models/safetensors.js";
 import type { AdamWState } from "./adamw.js";
 
 export interface CheckpointStore {
+  /** Where the checkpoint lives, for error messages. */
+  readonly location: string;
   load(): Promise<Uint8Array | undefined>;
   save(bytes: Uint8Array): Promise<void>;
 }
@@ -15,6 +17,7 @@ const FORMAT = "mudi-lora-checkpoint/1";
 
 export function fileCheckpointStore(path: string): CheckpointStore {
   return {
+    location: path,
     async load() {
       try {
         return new Uint8Array(await readFile(path));
@@ -48,14 +51,18 @@ export function encodeCheckpoint(
 }
 
 /** Restores a checkpoint for the given parameter layout; a different layout is an error, not a silent restart. */
-export function decodeCheckpoint(bytes: Uint8Array, layout: readonly { key: string; dims: readonly number[] }[]): { params: Record<string, Float32Array>; state: AdamWState; losses: number[] } {
-  const { tensors, metadata } = parseSafetensors(bytes, "training checkpoint");
-  if (metadata.format !== FORMAT) throw new Error(`training checkpoint: format is ${metadata.format ?? "missing"}, expected ${FORMAT}`);
+export function decodeCheckpoint(
+  bytes: Uint8Array,
+  layout: readonly { key: string; dims: readonly number[] }[],
+  source = "training checkpoint",
+): { params: Record<string, Float32Array>; state: AdamWState; losses: number[] } {
+  const { tensors, metadata } = parseSafetensors(bytes, source);
+  if (metadata.format !== FORMAT) throw new Error(`${source}: format is ${metadata.format ?? "missing"}, expected ${FORMAT}`);
   const params: Record<string, Float32Array> = {}, m: Record<string, Float32Array> = {}, v: Record<string, Float32Array> = {};
   for (const { key, dims } of layout) {
     const n = dims.reduce((a, b) => a * b, 1);
     const p = tensors[key], pm = tensors[`optimizer.m.${key}`], pv = tensors[`optimizer.v.${key}`];
-    if (!p || !pm || !pv || p.data.length !== n) throw new Error(`training checkpoint does not match this training setup (${key} missing or of another size); change the checkpoint name or turn resume off`);
+    if (!p || !pm || !pv || p.data.length !== n) throw new Error(`${source} does not match this training setup (${key} missing or of another size); change the checkpoint name or turn resume off`);
     params[key] = p.data;
     m[key] = pm.data;
     v[key] = pv.data;

@@ -3,13 +3,36 @@
 import { readFile, writeFile } from "node:fs/promises";
 import * as ort from "onnxruntime-node";
 import { z } from "zod";
-import { readSafetensors, writeSafetensors } from "../models/safetensors.js";
+import { parseSafetensors, writeSafetensors } from "../models/safetensors.js";
 import { DataType, decodeModel, type onnx } from "../onnx/graph.js";
 import { loraModules } from "../onnx/lora.js";
 import { writeTempModel } from "../onnx/model-file.js";
 import { LOSS, LOSS_WEIGHT, TARGET, buildLoraGradientModel, runLoraGradients } from "./lora-gradients.js";
 
 const USAGE = "usage: mudi lora-grad --unet UNET.onnx --lora INIT.safetensors --batch BATCH.safetensors --out GRADS.safetensors [--repeat N]";
+
+const HELP = `${USAGE}
+
+Loss and LoRA gradients of one UNet training batch, through MuDI's ONNX autodiff (the gradient
+graph runs as one ordinary ONNX Runtime session on the CPU). Use it to check our gradients against
+PyTorch on the same export, and with --repeat to time a training step.
+
+  --unet UNET.onnx         an fp32 UNet export (optimum/PyTorch or MuDI's tiny one); external data is found
+                           beside it. Modules are found by diffusers paths in node names
+                           (/down_blocks.1/attentions.0/transformer_blocks.0/attn1/to_q/MatMul).
+  --lora INIT.safetensors  the LoRA to differentiate at, diffusers/PEFT keys only:
+                           unet.<module>.lora_A.weight [r,in] and .lora_B.weight [out,r] (a conv
+                           module: [r,in,kh,kw] and [out,r,1,1]), optional unet.<module>.alpha
+                           (scale alpha/r; alpha defaults to r). Its modules are the LoRA targets.
+  --batch BATCH.safetensors  one tensor per UNet input, by input name (sample, timestep,
+                           encoder_hidden_states, text_embeds, time_ids for SDXL), plus "target"
+                           shaped like out_sample. Stored as F32/F16/BF16; integer inputs are rounded.
+  --out GRADS.safetensors  written as F32: "loss" = mean((out_sample - target)^2) over all elements,
+                           and d loss / d tensor for every lora_A/lora_B under its INIT key.
+  --repeat N               also print the median wall time of N forward+backward runs after the
+                           first (warm-up) run.
+
+Prints "loss <value>" and "wrote <n> gradients to <out>". Exit 2 on bad arguments.`;
 
 const Args = z.object({
   unet: z.string().min(1),
@@ -43,6 +66,7 @@ function feedsFor(graph: onnx.IGraphProto, batch: Record<string, { dims: number[
     const t = batch[name];
     if (!t) throw new Error(`lora-grad: ${file} has no tensor "${name}" (the UNet input); it holds ${Object.keys(batch).join(", ")}`);
     const elem = input.type?.tensorType?.elemType;
+    if (elem === DataType.FLOAT16) throw new Error(`lora-grad: the UNet's input "${name}" is float16; the autodiff works on fp32 exports (export the UNet in fp32)`);
     if (elem === DataType.INT64) feeds[name] = new ort.Tensor("int64", BigInt64Array.from(t.data, (v) => BigInt(Math.round(v))), t.dims);
     else if (elem === DataType.INT32) feeds[name] = new ort.Tensor("int32", Int32Array.from(t.data, Math.round), t.dims);
     else feeds[name] = new ort.Tensor("float32", t.data, t.dims);
@@ -54,11 +78,30 @@ function feedsFor(graph: onnx.IGraphProto, batch: Record<string, { dims: number[
   return feeds;
 }
 
+async function readInput(flag: string, path: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    throw new Error(`lora-grad: cannot read ${flag} ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
+function decodeUnet(bytes: Uint8Array, path: string): onnx.ModelProto {
+  let model: onnx.ModelProto;
+  try {
+    model = decodeModel(bytes);
+  } catch (err) {
+    throw new Error(`lora-grad: --unet ${path} is not an ONNX model (${(err as Error).message})`);
+  }
+  if (!model.graph?.node?.length) throw new Error(`lora-grad: --unet ${path} is not an ONNX model (no graph nodes)`);
+  return model;
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function loraGradCommand(argv: string[]): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
-    console.log(`${USAGE}\n  INIT: unet.<module>.lora_A.weight [r,in], lora_B.weight [out,r], optional .alpha (scale alpha/r)\n  BATCH: one tensor per UNet input by name, plus "target" shaped like out_sample\n  GRADS: "loss" (MSE of out_sample vs target) and d loss / d tensor under each INIT key\n  --repeat N: also print the median forward+backward time of N runs after a warm-up`);
+    console.log(HELP);
     return 0;
   }
   let args: z.infer<typeof Args>;
@@ -68,12 +111,12 @@ export async function loraGradCommand(argv: string[]): Promise<number> {
     console.error((err as Error).message);
     return 2;
   }
-  const unet = decodeModel(await readFile(args.unet));
-  const init = readSafetensors(await readFile(args.lora));
+  const unet = decodeUnet(await readInput("--unet", args.unet), args.unet);
+  const init = parseSafetensors(await readInput("--lora", args.lora), args.lora).tensors;
   const lora = { name: args.lora, tensors: init };
   const modules = loraModules(lora);
   if (!modules.size) throw new Error(`lora-grad: ${args.lora} holds no unet.<module>.lora_A.weight / lora_B.weight tensors`);
-  const feeds = feedsFor(unet.graph!, readSafetensors(await readFile(args.batch)), args.batch);
+  const feeds = feedsFor(unet.graph!, parseSafetensors(await readInput("--batch", args.batch), args.batch).tensors, args.batch);
 
   const { model, params } = await buildLoraGradientModel(unet, {
     targets: [...modules.keys()],
@@ -83,7 +126,7 @@ export async function loraGradCommand(argv: string[]): Promise<number> {
     sourcePath: args.unet,
   });
   const missing = [...modules.keys()].filter((m) => !params.some((p) => p.module === m));
-  if (missing.length) throw new Error(`lora-grad: no MatMul in ${args.unet} for module(s) ${missing.join(", ")}`);
+  if (missing.length) throw new Error(`lora-grad: ${args.unet} has no MatMul or Conv for module(s) ${missing.join(", ")} (module paths come from node names such as /down_blocks.1/attentions.0/transformer_blocks.0/attn1/to_q/MatMul)`);
 
   const values = Object.fromEntries(params.map((p) => [p.key, init[p.key]!.data]));
   const written = await writeTempModel(model, args.unet);

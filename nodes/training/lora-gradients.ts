@@ -71,8 +71,6 @@ export async function buildLoraGradientModel(
   return { model: grad, params };
 }
 
-export const gradOutput = defaultGradName;
-
 /** One forward+backward run: loss and the gradient of every parameter. */
 export async function runLoraGradients(
   session: ort.InferenceSession,
@@ -95,6 +93,6 @@ export async function runLoraGradients(
   const out = await session.run(all);
   const loss = Number(out[LOSS]!.data[0]);
   const grads: Record<string, Float32Array> = {};
-  for (const p of params) grads[p.key] = out[gradOutput(p.key)]!.data as Float32Array;
+  for (const p of params) grads[p.key] = out[defaultGradName(p.key)]!.data as Float32Array;
   return { loss, grads };
 }

@@ -160,7 +160,7 @@ export async function trainLora(subjects: readonly Subject[], priors: readonly S
   if (opts.resume && deps.checkpoints) {
     const bytes = await deps.checkpoints.load();
     if (bytes) {
-      const ckpt = decodeCheckpoint(bytes, built.params);
+      const ckpt = decodeCheckpoint(bytes, built.params, `training checkpoint ${deps.checkpoints.location}`);
       ({ params, state, losses } = ckpt);
       deps.log?.(`resumed from step ${state.step}`);
     }

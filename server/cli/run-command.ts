@@ -5,8 +5,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import type { z } from "zod";
-import { readPngText } from "../../nodes/image/png-text.js";
-import { GRAPH_TEXT_KEYWORD } from "../../nodes/image/save-png.js";
+import { GRAPH_TEXT_KEYWORD, isPng, readPngText } from "../../nodes/image/png-chunks.js";
 import type { NodeDisplay } from "../contract.js";
 import type { ValidationError } from "../graph/plan.js";
 import { GraphFormatError, parseGraphDocument, type GraphDocument } from "../graph/schema.js";
@@ -132,8 +131,8 @@ async function loadGraph(file: string): Promise<GraphDocument> {
     throw new InvalidGraph([{ node: null, message: `cannot read ${file}: ${(e as Error).message}` }]);
   }
   try {
-    if (bytes.subarray(1, 4).toString("latin1") === "PNG") {
-      const text = readPngText(new Uint8Array(bytes))[GRAPH_TEXT_KEYWORD];
+    if (isPng(bytes)) {
+      const text = readPngText(bytes)[GRAPH_TEXT_KEYWORD];
       if (text === undefined) throw new InvalidGraph([{ node: null, message: `${file} carries no graph (no "${GRAPH_TEXT_KEYWORD}" text chunk); save it with mudi.SaveImage and embedGraph on` }]);
       return parseGraphDocument(JSON.parse(text));
     }

@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { createMudiServer } from "../app.js";
+import { createMudiServer, type MudiServer } from "../app.js";
 import { parseDevice } from "../models/sessions.js";
 import { REPO_ROOT } from "../runtime.js";
 import { createProgressReporter } from "./progress.js";
@@ -21,7 +21,16 @@ export async function serveCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const host = values.host ?? "127.0.0.1";
-  const server = await createMudiServer({ port, host, dataDir: values.data ?? path.resolve("data"), device: parseDevice(values.device, "--device") });
+  let server: MudiServer;
+  try {
+    server = await createMudiServer({ port, host, dataDir: values.data ?? path.resolve("data"), device: parseDevice(values.device, "--device") });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "EADDRINUSE" && code !== "EACCES" && code !== "EADDRNOTAVAIL") throw e;
+    const why = code === "EADDRINUSE" ? "is in use (another MuDI Studio or ComfyUI?)" : code === "EACCES" ? "needs privileges this user lacks" : "is not an address of this machine";
+    process.stderr.write(`cannot listen on ${host}:${port}: ${code === "EADDRNOTAVAIL" ? `host ${host}` : `port ${port}`} ${why}; pick another with --port/--host\n${SERVE_USAGE}\n`);
+    return 1;
+  }
   server.runtime.queue.subscribe({ event: createProgressReporter() }); // runs show in the terminal too
   if (host !== "127.0.0.1" && host !== "localhost" && host !== "::1") process.stderr.write(`warning: listening on ${host}: anyone who can reach it can run graphs and read outputs\n`);
   process.stderr.write(`MuDI Studio at ${server.url}${existsSync(path.join(REPO_ROOT, "editor", "dist", "index.html")) ? "" : " (editor not built: npm run build:editor)"}\n`);

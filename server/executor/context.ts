@@ -34,11 +34,12 @@ export interface NodeContextHandle {
   flush(): void;
 }
 
+/** ctx.inputPath: the path inside the inputs folder; a refused name is the node's input error (the message names the file). */
 export function inputPathOf(dirs: DataDirs, name: string): string {
   try {
     return dirs.inputPath(name);
   } catch (e) {
-    if (e instanceof UnsafePathError) throw new NodeInputError(`input file "${name}": ${e.message}`);
+    if (e instanceof UnsafePathError) throw new NodeInputError(`inputs folder: ${e.message}`);
     throw e;
   }
 }

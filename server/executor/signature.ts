@@ -2,16 +2,7 @@
 // what feeds each input, hashed. Equal signatures mean equal outputs for deterministic nodes,
 // so a changed widget changes exactly that node's signature and its descendants'.
 import { createHash } from "node:crypto";
-
-/** JSON with object keys sorted, so {a,b} and {b,a} hash alike. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-}
+import { canonicalJson } from "../graph/canonical-json.js";
 
 export interface SignatureParts {
   type: string;

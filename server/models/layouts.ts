@@ -4,6 +4,7 @@
 import { open, readdir, readFile, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { EMBEDDER_CONFIG_FILE, EmbedderConfig } from "../../nodes/models/embedder-config.js";
+import { isUnetLoraWeightKey } from "../../nodes/training/lora-format.js";
 import type { OnnxSignature } from "./onnx-signature.js";
 import type { ModelKind } from "./types.js";
 
@@ -214,8 +215,8 @@ export async function checkLora(path: string): Promise<FolderCheck> {
     const keys = Object.keys(header).filter((k) => k !== "__metadata__");
     const dataEnd = Math.max(0, ...keys.map((k) => header[k]!.data_offsets?.[1] ?? 0));
     if (8 + headerLen + dataEnd > size) out.problems.push(`${basename(path)} is truncated: tensors end at byte ${8 + headerLen + dataEnd}, the file has ${size}`);
-    if (!keys.some((k) => /lora_(A|B|down|up)\.weight$/.test(k))) {
-      out.problems.push(`${basename(path)} has no LoRA tensors (expected keys like unet.<module>.lora_A.weight or lora_unet_<module>.lora_down.weight)`);
+    if (!keys.some(isUnetLoraWeightKey)) {
+      out.problems.push(`${basename(path)} has no UNet LoRA tensors (expected keys like unet.<module>.lora_A.weight or lora_unet_<module>.lora_down.weight)`);
     }
   } finally {
     await fh.close();

@@ -12,7 +12,7 @@ import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { decodeImage, decodeMask, encodePng } from "../../nodes/image/codec.js";
-import { reviewManifestSchema, type ReviewManifest } from "../../nodes/subjects/review-manifest.js";
+import { reviewBoxSchema, reviewManifestSchema, type ReviewManifest } from "../../nodes/subjects/review-manifest.js";
 import { loadSam, segment } from "../../nodes/subjects/sam.js";
 import { correctedMaskName } from "../../nodes/subjects/subject-folder.js";
 import type { SessionProvider } from "../contract.js";
@@ -26,9 +26,7 @@ export interface SubjectsRouterDeps {
   readonly sessions: SessionProvider;
 }
 
-const boxSchema = z
-  .object({ x0: z.number(), y0: z.number(), x1: z.number(), y1: z.number() })
-  .refine((b) => b.x1 > b.x0 && b.y1 > b.y0, "box needs x1 > x0 and y1 > y0");
+const boxSchema = reviewBoxSchema.refine((b) => b.x1 > b.x0 && b.y1 > b.y0, "box needs x1 > x0 and y1 > y0");
 const target = { manifest: z.string().min(1), subject: z.number().int().min(0), image: z.number().int().min(0) };
 const segmentBody = z.object({ ...target, box: boxSchema });
 const acceptBody = z.object({ ...target, mask: z.string().min(1) });
@@ -40,6 +38,18 @@ class HttpError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * SAM's candidates for a review photo "<dir>/<stem>.png" are written beside it as
+ * "<stem>.candidate.png"; writeOutput never overwrites, so later ones get a suffix after "candidate".
+ */
+function candidateName(photo: string): string {
+  return `${path.posix.dirname(photo)}/${path.posix.basename(photo, ".png")}.candidate.png`;
+}
+
+function isCandidateFor(mask: string, photo: string): boolean {
+  return path.posix.dirname(mask) === path.posix.dirname(photo) && path.posix.basename(mask).startsWith(`${path.posix.basename(photo, ".png")}.candidate`);
 }
 
 /** Replaces a file atomically (temp file in the same folder, then rename). */
@@ -120,9 +130,7 @@ export function subjectsRouter(deps: SubjectsRouterDeps): Router {
       const clamp = (v: number, max: number) => Math.min(max, Math.max(0, v));
       const box = { x0: clamp(body.box.x0, photo.width), y0: clamp(body.box.y0, photo.height), x1: clamp(body.box.x1, photo.width), y1: clamp(body.box.y1, photo.height) };
       const result = await segment(sam.sessions, photo, sam.config, box);
-      const stem = path.posix.basename(img.photo, ".png");
-      const dir = path.posix.dirname(img.photo);
-      const mask = await deps.writeOutput(`${dir}/${stem}.candidate.png`, await encodePng(result.mask));
+      const mask = await deps.writeOutput(candidateName(img.photo), await encodePng(result.mask));
       return { mask, score: result.score, box };
     }),
   );
@@ -135,8 +143,7 @@ export function subjectsRouter(deps: SubjectsRouterDeps): Router {
         const { file, manifest } = await readManifest(body.manifest);
         const { s, img } = entry(manifest, body.subject, body.image);
         // Only candidates made for this photo of this review can be accepted.
-        const stem = path.posix.basename(img.photo, ".png");
-        if (path.posix.dirname(body.mask) !== path.posix.dirname(img.photo) || !path.posix.basename(body.mask).startsWith(`${stem}.candidate`)) {
+        if (!isCandidateFor(body.mask, img.photo)) {
           throw new HttpError(400, `mask ${body.mask} is not a candidate for ${img.file} in this review`);
         }
         const mask = await decodeMask(await readFile(await outputsFile(body.mask)), body.mask);

@@ -1,7 +1,7 @@
 // Tiny model figures on this machine's CPU: session create time and forward latency per part,
 // the recipe's build time, discovery time, and /api/nodes latency while ~10 s of UNet inference
 // runs in the same process (the event loop must stay free: ORT runs off it).
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -31,8 +31,21 @@ function unetFeeds(batch: number, latent: number): Record<string, ort.Tensor> {
   };
 }
 
+/** The vision encoder's outputs for one 64x64 image (tiny SAM: 16 channels on an 8x8 grid). */
+const samEmbeddings = () => ({ image_embeddings: f32([1, 16, 8, 8]), image_positional_embeddings: f32([1, 16, 8, 8]) });
+
 export async function bench(): Promise<void> {
   const scratch = await mkdtemp(join(tmpdir(), "mudi-bench-models-"));
+  const dataDir = await mkdtemp(join(tmpdir(), "mudi-bench-data-"));
+  try {
+    await benchIn(scratch, dataDir);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function benchIn(scratch: string, dataDir: string): Promise<void> {
   let t0 = performance.now();
   await buildTinyModels(scratch);
   console.log(`tiny recipe: full set built in ${(performance.now() - t0).toFixed(0)} ms`);
@@ -47,6 +60,8 @@ export async function bench(): Promise<void> {
     ["sdxl vae_decoder 8x8 -> 64x64", "sdxl/vae_decoder/model.onnx", { latent_sample: f32([1, 4, 8, 8]) }],
     ["owlv2 64x64, 2 queries", "owlv2/onnx/model.onnx", { input_ids: i64([2, 16], 5n), attention_mask: i64([2, 16], 1n), pixel_values: f32([1, 3, 64, 64]) }],
     ["sam vision_encoder 64x64", "sam/onnx/vision_encoder.onnx", { pixel_values: f32([1, 3, 64, 64]) }],
+    ["sam prompt_encoder_mask_decoder, 1 box", "sam/onnx/prompt_encoder_mask_decoder.onnx", { ...samEmbeddings(), input_points: f32([1, 1, 1, 2]), input_labels: i64([1, 1, 1], -1n), input_boxes: f32([1, 1, 4]) }],
+    ["sam-points prompt_encoder_mask_decoder, 2 points", "sam-points/onnx/prompt_encoder_mask_decoder.onnx", { ...samEmbeddings(), input_points: f32([1, 1, 2, 2]), input_labels: i64([1, 1, 2], 1n) }],
     ["dinov2 32x32", "dinov2/onnx/model.onnx", { pixel_values: f32([1, 3, 32, 32]) }],
     ["embedder 32x32", "embedder/model.onnx", { image: f32([1, 3, 32, 32]) }],
   ];
@@ -90,7 +105,7 @@ export async function bench(): Promise<void> {
   console.log(`discovery: ${n} entries, first scan ${cold.toFixed(1)} ms, re-scan ${(performance.now() - t0).toFixed(1)} ms`);
 
   // /api/nodes while the server's own session manager runs ~10 s of UNet steps.
-  const server = await createMudiServer({ port: 0, dataDir: await mkdtemp(join(tmpdir(), "mudi-bench-data-")) });
+  const server = await createMudiServer({ port: 0, dataDir });
   try {
     const unet = await server.runtime.services.sessions.get(join(root, "sdxl/unet/model.onnx"), "cpu");
     const feeds = unetFeeds(2, 96);

@@ -1,6 +1,7 @@
 // The editor in real Chromium against a real runtime on an ephemeral port: open an example,
 // run it, see the output image on the node, save, reload, reopen (JSON and PNG), and see the
 // runtime's errors, progress, live previews and cancel on the canvas.
+import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -53,6 +54,9 @@ const FailOnImage = defineNode({
   },
 });
 
+/** Small, so a "too large" upload is cheap to make. */
+const UPLOAD_LIMIT = 256 * 1024;
+
 let built: BuiltEditor;
 let server: TestServer;
 let browser: Browser;
@@ -61,7 +65,7 @@ let scratch: string;
 beforeAll(async () => {
   built = await buildEditor();
   await ensureTinyModels();
-  server = await startTestServer({ editorDir: built.dir, extraNodes: [SlowPreview, FailOnImage] });
+  server = await startTestServer({ editorDir: built.dir, extraNodes: [SlowPreview, FailOnImage], uploadLimitBytes: UPLOAD_LIMIT });
   browser = await launchBrowser();
   scratch = await mkdtemp(path.join(tmpdir(), "mudi-e2e-"));
 });
@@ -82,6 +86,10 @@ async function openEditor(): Promise<Page> {
   return page;
 }
 
+const graphOf = (nodes: GraphDocument["nodes"]): GraphDocument => ({ format: "mudi-graph", version: 1, nodes });
+/** The sample image loaded as node "load", plus `nodes`. */
+const withSample = (nodes: GraphDocument["nodes"]) => graphOf({ load: { type: "mudi.LoadImage", widgets: { image: "mudi-sample.png" }, inputs: {} }, ...nodes });
+
 const documentOf = (page: Page) => page.evaluate(() => window.mudi.document());
 const nodeOf = (page: Page, id: string) => page.evaluate((id) => window.mudi.node(id), id);
 
@@ -96,6 +104,13 @@ async function chooseFile(page: Page, act: () => Promise<void>, file: string): P
 
 async function openFileWithPicker(page: Page, file: string): Promise<void> {
   await chooseFile(page, () => page.click("[data-action=open]"), file);
+}
+
+/** Opens an example from the toolbar's Examples menu; done when its `nodes` nodes are on the canvas. */
+async function openExample(page: Page, name: string, nodes: number): Promise<void> {
+  await page.click("[data-action=examples]");
+  await page.click(`.mudi-menu-item:has-text('${name}')`);
+  await page.waitForFunction((n) => window.mudi.nodeIds().length === n, nodes);
 }
 
 /** What a user does by dropping a file from the desktop onto the canvas. */
@@ -125,9 +140,7 @@ describe("editor in Chromium", () => {
 
     await page.click("[data-action=new]");
     expect(await page.evaluate(() => window.mudi.nodeIds())).toEqual([]);
-    await page.click("[data-action=examples]");
-    await page.click(".mudi-menu-item:has-text('image-basics')");
-    await page.waitForFunction(() => window.mudi.nodeIds().length === 3);
+    await openExample(page, "image-basics", 3);
     const opened = await documentOf(page);
     for (const [id, node] of Object.entries(example.nodes)) {
       expect(opened.nodes[id]).toMatchObject({ type: node.type, inputs: node.inputs, widgets: node.widgets });
@@ -181,14 +194,7 @@ describe("editor in Chromium", () => {
 
   it("shows the runtime's validation errors as badges on the node and input they name", async () => {
     const page = await openEditor();
-    const doc: GraphDocument = {
-      format: "mudi-graph",
-      version: 1,
-      nodes: {
-        load: { type: "mudi.LoadImage", widgets: { image: "mudi-sample.png" }, inputs: {} },
-        save: { type: "mudi.SaveImage", widgets: { prefix: "no spaces allowed", embedGraph: true }, inputs: {} },
-      },
-    };
+    const doc = withSample({ save: { type: "mudi.SaveImage", widgets: { prefix: "no spaces allowed", embedGraph: true }, inputs: {} } });
     await loadDocument(page, doc, "invalid.json");
     await page.click("[data-action=run]");
     await page.waitForFunction(() => window.mudi.node("save")?.state === "error");
@@ -214,25 +220,14 @@ describe("editor in Chromium", () => {
 
   it("shows a failing node's error on its input, live previews and progress, and cancels from the queue", async () => {
     const page = await openEditor();
-    await loadDocument(
-      page,
-      {
-        format: "mudi-graph",
-        version: 1,
-        nodes: {
-          load: { type: "mudi.LoadImage", widgets: { image: "mudi-sample.png" }, inputs: {} },
-          fail: { type: "test.FailOnImage", widgets: {}, inputs: { images: ["load", "image"] } },
-        },
-      },
-      "failing.json",
-    );
+    await loadDocument(page, withSample({ fail: { type: "test.FailOnImage", widgets: {}, inputs: { images: ["load", "image"] } } }), "failing.json");
     await page.click("[data-action=run]");
     await page.waitForFunction(() => window.mudi.node("fail")?.state === "error", null, { timeout: 30_000 });
     expect((await nodeOf(page, "fail"))?.issues).toEqual([{ input: "images", message: "this test node refuses every image" }]);
     // Earlier tests may have computed it already: then it is served from the cache.
     expect((await nodeOf(page, "load"))?.state).toMatch(/^(done|cached)$/);
 
-    await loadDocument(page, { format: "mudi-graph", version: 1, nodes: { slow: { type: "test.SlowPreview", widgets: {}, inputs: {} } } }, "slow.json");
+    await loadDocument(page, graphOf({ slow: { type: "test.SlowPreview", widgets: {}, inputs: {} } }), "slow.json");
     await page.click("[data-action=run]");
     await page.waitForFunction(() => window.mudi.node("slow")?.preview === true && (window.mudi.node("slow")?.drawnImages ?? 0) > 0, null, { timeout: 30_000 });
     await page.waitForFunction(() => /^running \d+%$/.test(window.mudi.node("slow")?.badge ?? ""));
@@ -290,35 +285,37 @@ describe("editor in Chromium", () => {
     await page.context().close();
   });
 
+  it("adds a node from the category menu (right-click > Add Node > category > node)", async () => {
+    const page = await openEditor();
+    await page.click("[data-action=new]");
+    const box = (await page.locator(".mudi-canvas").boundingBox())!;
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2, { button: "right" });
+    await page.click(".litecontextmenu .litemenu-entry:has-text('Add Node')");
+    await page.click(".litecontextmenu .litemenu-entry:text-is('image')");
+    await page.click(".litecontextmenu .litemenu-entry:text-is('Preview Image')");
+    await page.waitForFunction(() => window.mudi.nodeIds().length === 1);
+    expect((await documentOf(page)).nodes).toEqual({ "1": { type: "mudi.PreviewImage", widgets: {}, inputs: {} } });
+    await page.context().close();
+  });
+
   it("labels graphs whose pipeline is a tiny model", async () => {
     const page = await openEditor();
     const tiny = page.locator(".mudi-tiny");
     await page.click("[data-action=new]");
-    await loadDocument(page, { format: "mudi-graph", version: 1, nodes: { p: { type: "mudi.LoadPipeline", widgets: { model: "tiny" }, inputs: {} } } }, "tiny.json");
+    await loadDocument(page, graphOf({ p: { type: "mudi.LoadPipeline", widgets: { model: "tiny" }, inputs: {} } }), "tiny.json");
     // The label needs GET /api/models, which the page may still be fetching.
     await tiny.waitFor({ state: "visible" });
     await expect(tiny.textContent()).resolves.toBe("tiny random model: noise, not pictures");
     await page.click("[data-action=new]");
     await page.waitForFunction(() => document.querySelector(".mudi-tiny")?.hasAttribute("hidden"));
-    await loadDocument(page, { format: "mudi-graph", version: 1, nodes: { p: { type: "mudi.LoadPipeline", widgets: { model: "my-real-sdxl" }, inputs: {} } } }, "real.json");
+    await loadDocument(page, graphOf({ p: { type: "mudi.LoadPipeline", widgets: { model: "my-real-sdxl" }, inputs: {} } }), "real.json");
     await expect(tiny.isVisible()).resolves.toBe(false);
     await page.context().close();
   });
 
   it("uploads an image through the node's upload button and runs with it", async () => {
     const page = await openEditor();
-    await loadDocument(
-      page,
-      {
-        format: "mudi-graph",
-        version: 1,
-        nodes: {
-          load: { type: "mudi.LoadImage", widgets: { image: "mudi-sample.png" }, inputs: {} },
-          show: { type: "mudi.PreviewImage", widgets: {}, inputs: { images: ["load", "image"] } },
-        },
-      },
-      "upload.json",
-    );
+    await loadDocument(page, withSample({ show: { type: "mudi.PreviewImage", widgets: {}, inputs: { images: ["load", "image"] } } }), "upload.json");
     const photo = path.join(scratch, "tiny-photo.png");
     await writeFile(photo, await encodePng({ width: 24, height: 10, data: new Uint8Array(24 * 10 * 3).fill(40) }));
     const at = await page.evaluate(() => window.mudi.screenPoint("load", "choose image to upload"));
@@ -336,11 +333,52 @@ describe("editor in Chromium", () => {
     await page.context().close();
   });
 
+  it("refuses broken files, bad uploads and file names out of inputs/ with a message naming the file", async () => {
+    const page = await openEditor();
+    await openExample(page, "image-basics", 3);
+    const before = await documentOf(page);
+    const errors = page.locator(".mudi-notice-error");
+    const expectNotice = async (pattern: RegExp) => {
+      await expect.poll(() => errors.allTextContents()).toContainEqual(expect.stringMatching(pattern));
+      expect(await documentOf(page)).toEqual(before);
+    };
+
+    await dropFile(page, "broken.json", new TextEncoder().encode("{ not json"), "application/json");
+    await expectNotice(/^broken\.json is not JSON/);
+    await dropFile(page, "other.json", new TextEncoder().encode(JSON.stringify({ format: "something-else" })), "application/json");
+    await expectNotice(/^other\.json: not a MuDI graph: "format" must be "mudi-graph"/);
+    const plainPng = await encodePng({ width: 4, height: 4, data: new Uint8Array(4 * 4 * 3) });
+    await dropFile(page, "photo.png", plainPng, "image/png");
+    await expectNotice(/^photo\.png has no graph in it/);
+
+    const upload = async (name: string, bytes: Uint8Array) => {
+      const file = path.join(scratch, name);
+      await writeFile(file, bytes);
+      const at = await page.evaluate(() => window.mudi.screenPoint("load", "choose image to upload"));
+      await chooseFile(page, () => page.mouse.click(at.x, at.y), file);
+    };
+    await upload("garbage.png", new Uint8Array(2000).fill(7));
+    await expectNotice(/^upload of garbage\.png refused: upload "garbage\.png" is not a readable image .*\(HTTP 415\)$/);
+    const huge = await encodePng({ width: 512, height: 512, data: new Uint8Array(randomBytes(512 * 512 * 3)) }); // noise: PNG cannot shrink it
+    expect(huge.length).toBeGreaterThan(UPLOAD_LIMIT);
+    await upload("huge.png", huge);
+    await expectNotice(/^upload of huge\.png refused: request body is larger than the limit of 256 KB \(HTTP 413\)$/);
+
+    // A file name leading out of the inputs folder fails the run, marked on the widget that names it.
+    const escape = graphOf({
+      load: { type: "mudi.LoadImage", widgets: { image: "../outputs/x.png" }, inputs: {} },
+      show: { type: "mudi.PreviewImage", widgets: {}, inputs: { images: ["load", "image"] } },
+    });
+    await loadDocument(page, escape, "escape.json");
+    await page.click("[data-action=run]");
+    await page.waitForFunction(() => window.mudi.node("load")?.state === "error", null, { timeout: 30_000 });
+    expect((await nodeOf(page, "load"))?.issues).toEqual([{ widget: "image", message: expect.stringContaining('"../outputs/x.png" contains ".."') }]);
+    await page.context().close();
+  });
+
   it("runs only one output node from its context menu", async () => {
     const page = await openEditor();
-    await page.click("[data-action=examples]");
-    await page.click(".mudi-menu-item:has-text('image-basics')");
-    await page.waitForFunction(() => window.mudi.nodeIds().length === 3);
+    await openExample(page, "image-basics", 3);
     const at = await page.evaluate(() => window.mudi.screenPoint("preview"));
     await page.mouse.click(at.x, at.y, { button: "right" });
     await page.click(".litecontextmenu .litemenu-entry:has-text('Run only this output')");
@@ -351,11 +389,9 @@ describe("editor in Chromium", () => {
     await page.context().close();
   });
 
-  it("undoes and redoes a deleted node with Ctrl+Z / Ctrl+Shift+Z", async () => {
+  it("undoes and redoes a deleted node with Ctrl+Z / Ctrl+Shift+Z, also after selecting a node in between", async () => {
     const page = await openEditor();
-    await page.click("[data-action=examples]");
-    await page.click(".mudi-menu-item:has-text('image-basics')");
-    await page.waitForFunction(() => window.mudi.nodeIds().length === 3);
+    await openExample(page, "image-basics", 3);
     const before = await documentOf(page);
     const at = await page.evaluate(() => window.mudi.screenPoint("preview"));
     await page.mouse.click(at.x, at.y);
@@ -364,6 +400,8 @@ describe("editor in Chromium", () => {
     await page.keyboard.press("Control+z");
     await page.waitForFunction(() => window.mudi.nodeIds().length === 3);
     expect((await documentOf(page)).nodes).toEqual(before.nodes);
+    // Selecting a node brings it to the front (reorders the graph): not a change, so redo survives it.
+    await page.mouse.click(at.x, at.y);
     await page.keyboard.press("Control+Shift+z");
     await page.waitForFunction(() => window.mudi.nodeIds().length === 2);
     expect(await page.evaluate(() => window.mudi.nodeIds())).toEqual(["load", "save"]);

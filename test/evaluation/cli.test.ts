@@ -36,6 +36,9 @@ describe("mudi run graphs/mudi-evaluate.json", () => {
       if (image.boxes !== 2) expect(image.score).toBe(0);
     }
     expect(report.summary.map((s) => [s.method, s.n])).toEqual([["tiny + gaussian", 4], ["tiny + mudi", 4]]);
+    // the editor's table on the node: one row per method
+    const table = summary.outputs.evaluate!.data as { method: string; images: number }[];
+    expect(table.map((r) => [r.method, r.images])).toEqual([["tiny + gaussian", 4], ["tiny + mudi", 4]]);
 
     const csv = (await readFile(path.join(folder, "report.csv"), "utf8")).trim().split("\r\n");
     expect(csv).toHaveLength(9);
@@ -57,5 +60,15 @@ describe("mudi run graphs/mudi-evaluate.json", () => {
     const summary = JSON.parse((failure as { stdout: string }).stdout);
     expect(summary.error).toMatchObject({ nodeId: "evaluate", nodeType: "mudi.EvaluateGrid" });
     expect(summary.error.message).toMatch(/mudi initializer needs masks, and hta soda can has none/);
+  });
+
+  it("refuses a prompt naming a subject that is not connected", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "mudi-evaluate-"));
+    dirs.push(dir);
+    const failure = await runEvaluateGraph(dir, ["evaluate.prompts={A} and {B}\n{A}, {B} and {C}"]).catch((e: { code: number; stdout: string }) => e);
+    expect((failure as { code: number }).code).toBe(1);
+    const summary = JSON.parse((failure as { stdout: string }).stdout);
+    expect(summary.error).toMatchObject({ nodeId: "evaluate", nodeType: "mudi.EvaluateGrid" });
+    expect(summary.error.message).toMatch(/prompt 2 \("\{A\}, \{B\} and \{C\}"\) uses \{C\}, but 2 subjects are connected/);
   });
 });

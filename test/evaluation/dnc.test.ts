@@ -11,6 +11,7 @@ import {
   scoreImage,
   spectralNorm,
 } from "../../nodes/evaluation/dnc.js";
+import { createRng } from "../../nodes/random.js";
 
 describe("Algorithm 3 (two subjects)", () => {
   it("scores the paper's Figure 10 examples", () => {
@@ -66,6 +67,23 @@ describe("spectral norm", () => {
     expect(spectralNorm([[0, 0], [0.1, 0]])).toBeCloseTo(0.1, 12);
   });
 
+  it("matches the closed form of any 2x2 [[a,b],[c,d]]", () => {
+    // A^T A has trace T = a^2+b^2+c^2+d^2 and determinant det(A)^2, so its eigenvalues are the roots of
+    // x^2 - T x + det^2 = 0 and the largest singular value is sqrt((T + sqrt(T^2 - 4 det^2)) / 2).
+    const closedForm = ([[a, b], [c, d]]: number[][]) => {
+      const t = a! ** 2 + b! ** 2 + c! ** 2 + d! ** 2, det = a! * d! - b! * c!;
+      return Math.sqrt((t + Math.sqrt(Math.max(0, t * t - 4 * det * det))) / 2);
+    };
+    const rng = createRng(7);
+    for (let i = 0; i < 200; i++) {
+      const m = [[rng.normal(), rng.normal()], [rng.normal(), rng.normal()]];
+      expect(spectralNorm(m)).toBeCloseTo(closedForm(m), 9);
+    }
+    // equal singular values (a rotation times 2) and a singular matrix
+    expect(spectralNorm([[0, -2], [2, 0]])).toBeCloseTo(2, 12);
+    expect(spectralNorm([[1, 2], [2, 4]])).toBeCloseTo(5, 12); // det 0, T 25: sqrt((25 + 25) / 2)
+  });
+
   it("matches hand-worked 3x3 cases, including repeated singular values and zero", () => {
     expect(spectralNorm([[1, 0, 0], [0, -3, 0], [0, 0, 2]])).toBeCloseTo(3, 10);
     // rank one u v^T with |u| = |v| = 3 -> 9
@@ -105,6 +123,20 @@ describe("matrix form (N subjects)", () => {
     expect(scoreImage(s.map((row) => row.map((x) => [x])), 3, "matrix", sGt).identity).toEqual([1, 2, 0]);
   });
 
+  it("lets an earlier subject take a box a later subject wanted, with three subjects", () => {
+    // subject 0 takes box 0 (0.5 beats 0.4 and 0.1) although box 0 is subject 1's best (0.9);
+    // subject 1 then takes box 2 (0.3 > 0.2), subject 2 is left box 1
+    const s = [[0.5, 0.9, 0.1], [0.4, 0.2, 0.3], [0.1, 0.3, 0.8]];
+    expect(greedyOrder(s)).toEqual([0, 2, 1]);
+    // ordered rows: [0.5,0.9,0.1], [0.1,0.3,0.8], [0.4,0.2,0.3]; with S_GT = ordered - diag(0.1,-0.3,0.2)
+    // the difference is that diagonal, norm 0.3
+    const sGt = [[0.4, 0.9, 0.1], [0.1, 0.6, 0.8], [0.4, 0.2, 0.1]];
+    const r = matrixScore(s, sGt);
+    expect(r.ordered).toEqual([s[0], s[2], s[1]]);
+    expect(r.score).toBeCloseTo(0.7, 12);
+    expect(scoreImage(s.map((row) => row.map((x) => [x])), 3, "matrix", sGt).identity).toEqual([0, 2, 1]);
+  });
+
   it("pools by max in the matrix-max variant", () => {
     const sims = [
       [[0.6, 0.8], [0.3, 0.1]],
@@ -123,6 +155,9 @@ describe("matrix form (N subjects)", () => {
     expect(matrixScore([[0.8, 0.3]], sGt).score).toBe(0);
     expect(matrixScore([[0.8, 0.3], [0.3, 0.8], [0.5, 0.5]], sGt).score).toBe(0);
     expect(scoreImage([], 2, "matrix-max", sGt).score).toBe(0);
+    // three subjects, two boxes
+    const sGt3 = [[0.8, 0.3, 0.2], [0.3, 0.8, 0.3], [0.2, 0.3, 0.8]];
+    expect(matrixScore([[0.8, 0.3, 0.2], [0.3, 0.8, 0.3]], sGt3).score).toBe(0);
   });
 });
 

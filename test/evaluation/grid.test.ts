@@ -3,7 +3,7 @@
 // writes the report of what it finished.
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { expandPrompt, gridJobs, gridMethods, runGrid, THUMBNAIL_SIZE, type GridDeps, type GridJob } from "../../nodes/evaluation/grid.js";
+import { expandPrompt, gridJobs, gridMethods, runGrid, THUMBNAIL_SIZE, unboundPlaceholders, type GridDeps, type GridJob } from "../../nodes/evaluation/grid.js";
 import type { EvaluationReport } from "../../nodes/evaluation/report.js";
 import type { ScoredImage } from "../../nodes/evaluation/scorer.js";
 import type { RgbImage } from "../../nodes/values.js";
@@ -25,6 +25,9 @@ describe("grid plan", () => {
 
   it("fills subject names into prompts", () => {
     expect(expandPrompt("{A} and {B} on {C}", ["olis plush", "hta corgi"])).toBe("olis plush and hta corgi on {C}");
+    // the node refuses such a prompt before generating: {C} names a third subject, {a} is not a placeholder
+    expect(unboundPlaceholders("{A} and {B} on {C}, {D} and {C}; {a}", 2)).toEqual(["{C}", "{D}", "{C}"]);
+    expect(unboundPlaceholders("{A} and {B}", 2)).toEqual([]);
   });
 });
 
@@ -39,6 +42,16 @@ describe("running the grid", () => {
     return { width: 32, height: 32, data };
   };
   const scoreOf = (image: RgbImage) => image.data[0]! / 100 + image.data[2]! / 1000;
+
+  /** grid.png's size and the colour at the centre of the cell in row r, column c (200 px labels, 28 px header). */
+  async function gridPixels(png: Uint8Array) {
+    const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+    const centre = (r: number, c: number) => {
+      const x = 200 + c * THUMBNAIL_SIZE + THUMBNAIL_SIZE / 2, y = 28 + r * THUMBNAIL_SIZE + THUMBNAIL_SIZE / 2;
+      return [...data.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + 3)];
+    };
+    return { width: info.width, height: info.height, centre };
+  }
 
   function deps(files: Map<string, Uint8Array>, stopAfter?: number): GridDeps {
     const controller = new AbortController();
@@ -81,17 +94,15 @@ describe("running the grid", () => {
     expect(new TextDecoder().decode(files.get("ev/report.csv")).trim().split("\r\n")).toHaveLength(9);
     expect(files.has("ev/tiny-mudi_p2_s3.png")).toBe(true);
 
-    const { data, info } = await sharp(files.get("ev/grid.png")!).raw().toBuffer({ resolveWithObject: true });
+    const picture = await gridPixels(files.get("ev/grid.png")!);
     const rows = 2, columns = 4;
-    expect(info.width).toBe(200 + columns * THUMBNAIL_SIZE);
-    expect(info.height).toBe(28 + rows * THUMBNAIL_SIZE);
+    expect(picture.width).toBe(200 + columns * THUMBNAIL_SIZE);
+    expect(picture.height).toBe(28 + rows * THUMBNAIL_SIZE);
     // cell (row r, column c) shows the job of method r, prompt floor(c / 2), seed [7, 3][c % 2]
     for (let r = 0; r < rows; r++) {
       for (let c = 0; c < columns; c++) {
-        const x = 200 + c * THUMBNAIL_SIZE + THUMBNAIL_SIZE / 2, y = 28 + r * THUMBNAIL_SIZE + THUMBNAIL_SIZE / 2;
-        const at = [...data.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + 3)];
         const job = { method: methods[r]!, promptIndex: Math.floor(c / 2), prompt: "", seed: grid.seeds[c % 2]! };
-        expect(at).toEqual(colour(job));
+        expect(picture.centre(r, c)).toEqual(colour(job));
       }
     }
   });
@@ -104,6 +115,10 @@ describe("running the grid", () => {
     expect(report.complete).toBe(false);
     expect(report.images.map((i) => `${i.init}:${i.promptIndex}:${i.seed}`)).toEqual(["gaussian:0:7", "mudi:0:7", "gaussian:0:3"]);
     expect(new TextDecoder().decode(files.get("ev/report.html"))).toContain("3 of 8 images");
-    expect(files.has("ev/grid.png")).toBe(true);
+    // grid.png: the jobs done in their cells, white where the run did not get to
+    const { centre } = await gridPixels(files.get("ev/grid.png")!);
+    expect(centre(0, 1)).toEqual(colour({ method: methods[0]!, promptIndex: 0, prompt: "", seed: 3 }));
+    expect(centre(1, 1)).toEqual([255, 255, 255]);
+    expect(centre(0, 2)).toEqual([255, 255, 255]);
   });
 });

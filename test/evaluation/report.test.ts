@@ -82,6 +82,8 @@ describe("report", () => {
     expect(html).toContain("a &quot;toy&quot; in snow");
     expect(html.match(/<img src="data:image\/jpeg;base64,/g)).toHaveLength(images.length * 2); // grid + ranking
     expect(html).toContain("partial");
-    expect(html).not.toMatch(/src="(?!data:)/); // nothing outside the page
+    // nothing outside the page: no links, sources or stylesheet URLs other than data URIs
+    expect(html).not.toMatch(/\b(?:src|href)\s*=\s*(?!["']?data:)/i);
+    expect(html).not.toMatch(/url\(|@import|https?:|\/\//i);
   });
 });

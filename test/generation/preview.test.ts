@@ -48,10 +48,15 @@ describe("latent preview", () => {
   });
 
   describe("preview throttle", () => {
-    /** Steps of stepMs with previews of the given costs (a fake clock), as the Sampler drives it. */
-    function simulate(steps: number, stepMs: number, cost: (n: number) => number) {
+    /**
+     * Steps of stepMs with previews of the given costs (a fake clock), as the Sampler drives it;
+     * with `calibration`, the throttle's throwaway previews (48) of those costs (by index) come first.
+     */
+    function simulate(steps: number, stepMs: number, cost: (n: number) => number, calibration?: (i: number) => number) {
       let clock = 0;
       const t = new PreviewThrottle(0.05, () => clock);
+      let i = 0;
+      if (calibration) t.calibrate(() => void (clock += calibration(i++)));
       const at: number[] = [];
       for (let i = 0; i < steps; i++) {
         if (t.stepDone(stepMs)) t.run(() => void (at.push(i), (clock += cost(t.sent))));
@@ -75,6 +80,20 @@ describe("latent preview", () => {
       const { at } = simulate(50, 10, (n) => (n === 0 ? 50 : 0.1));
       expect(at.slice(0, 2)).toEqual([0, 9]);
       expect(at).toHaveLength(1 + 41); // every step after the probe
+    });
+
+    it("once calibrated, previews every step even when the first one is preempted, and does not charge calibration", () => {
+      // Calibration: the first 32 pay JIT compilation (5 ms each) and are left out of the estimate.
+      const { t, at } = simulate(50, 10, (n) => (n === 0 ? 50 : 0.1), (i) => (i < 32 ? 5 : 0.1));
+      expect(at).toHaveLength(50);
+      expect(t.sent).toBe(50);
+      expect(t.cost).toBeCloseTo((50 + 49 * 0.1) / 500, 6);
+    });
+
+    it("decides from the calibrated cost before the first step: expensive previews start as probes", () => {
+      const { t, at } = simulate(50, 10, () => 2, () => 2);
+      expect(at).toEqual([8, 17, 26, 35, 44]);
+      expect(t.cost).toBeLessThan(0.05);
     });
   });
 });

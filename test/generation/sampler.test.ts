@@ -56,7 +56,7 @@ describe("mudi.Sampler", () => {
     const { latent } = await Sampler.run({ pipeline, ...cond, init }, { scheduler: "euler", steps: 12, cfg: 5, seed: 0 }, rec.ctx);
     expect(rec.progress.map(([v]) => v)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
     expect(rec.progress.every(([, max]) => max === 12)).toBe(true);
-    expect(rec.previews).toHaveLength(12);
+    expect(rec.previews.length, rec.displays.at(-1)?.text?.[0]).toBe(12);
     const frame = await decodeImage(rec.previews[11]!.bytes);
     expect([frame.width, frame.height]).toEqual([16, 16]);
     expect(rec.displays.at(-1)?.text?.[0]).toMatch(/12 previews/);
@@ -70,6 +70,17 @@ describe("mudi.Sampler", () => {
     const { latent } = await Sampler.run({ pipeline, ...cond, init }, { scheduler, steps: 6, cfg: 3, seed: 1 }, recordingContext().ctx);
     expect(latent.samples.dims).toEqual([2, 4, 8, 8]);
     expect(latent.samples.data.every(Number.isFinite)).toBe(true);
+  });
+
+  it("uses its seed only for euler_ancestral's step noise, as its widget says", async () => {
+    expect(Sampler.widgets.shape.seed.description).toMatch(/euler_ancestral.*other schedulers .*ignore it/);
+    const cond = await encode(64);
+    const { init } = await GaussianInit.run({}, { width: 64, height: 64, seed: 3, batch: 1 }, recordingContext().ctx);
+    const sample = async (scheduler: "euler" | "euler_ancestral", seed: number) =>
+      [...(await Sampler.run({ pipeline, ...cond, init }, { scheduler, steps: 4, cfg: 3, seed }, recordingContext().ctx)).latent.samples.data];
+    expect(await sample("euler", 1)).toEqual(await sample("euler", 2));
+    expect(await sample("euler_ancestral", 1)).toEqual(await sample("euler_ancestral", 1));
+    expect(await sample("euler_ancestral", 1)).not.toEqual(await sample("euler_ancestral", 2));
   });
 
   it("stops at the step where the run is cancelled", async () => {

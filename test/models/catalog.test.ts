@@ -61,6 +61,7 @@ beforeAll(async () => {
   const loraBytes = await readFile(tiny.lora);
   await writeFile(join(root, "loras/good.safetensors"), loraBytes);
   await writeFile(join(root, "loras/cut.safetensors"), loraBytes.subarray(0, loraBytes.length - 100));
+  await writeFile(join(root, "loras/old-diffusers.safetensors"), writeSafetensors({ "unet.mid_block.attentions.0.proj_in.lora.down.weight": { dims: [1, 2], data: Float32Array.from([1, 2]) } }));
   await writeFile(join(root, "loras/weights.safetensors"), writeSafetensors({ "conv.weight": { dims: [2], data: Float32Array.from([1, 2]) } }));
   entries = await createModelCatalog([root, dirname(tiny.root)]).list();
 });
@@ -83,6 +84,7 @@ describe("model discovery", () => {
     for (const name of ["sdxl-mirror", "sdxl-external", "group/base"]) expect(byName("sdxl", name).problems).toEqual([]);
     expect(byName("sam", "sam-boxes").problems).toEqual([]);
     expect(byName("lora", "good").problems).toEqual([]);
+    expect(byName("lora", "old-diffusers").problems).toEqual([]);
     expect(entries.some((e) => e.path.includes("notes"))).toBe(false);
   });
 
@@ -96,7 +98,7 @@ describe("model discovery", () => {
     expect(byName("owlv2", "owlv2-empty").problems).toEqual(["missing preprocessor_config.json", "missing tokenizer.json (or vocab.json and merges.txt)", "missing onnx/model.onnx"]);
     expect(byName("embedder", "my-embedder").problems).toEqual([expect.stringMatching(/^mudi-embedder.json is invalid: .*(output|width)/)]);
     expect(byName("lora", "cut").problems).toEqual([expect.stringMatching(/cut.safetensors is truncated: tensors end at byte \d+, the file has \d+/)]);
-    expect(byName("lora", "weights").problems).toEqual([expect.stringMatching(/has no LoRA tensors/)]);
+    expect(byName("lora", "weights").problems).toEqual([expect.stringMatching(/has no UNet LoRA tensors/)]);
   });
 
   it("notes a SAM export without input_boxes", () => {
@@ -180,6 +182,20 @@ describe("real-export I/O mirrors through the loaders", () => {
     // 1 * 0.5 + mean(999) + 0 + 0 + 0
     expect(out.out_sample!.dims).toEqual([2, 4, 8, 8]);
     expect((out.out_sample!.data as Float32Array)[0]).toBeCloseTo(999.5, 3);
+  });
+
+  it("takes the VAE scaling factor from vae_decoder/config.json and names a broken one", async () => {
+    const ctx = nodeContext([root]);
+    const config = join(root, "sdxl-mirror", "vae_decoder", "config.json");
+    try {
+      expect((await LoadPipeline.run({}, { model: "sdxl-mirror", device: "cpu" }, ctx)).pipeline.vaeScalingFactor).toBe(0.13025); // SDXL's, when absent
+      await writeFile(config, JSON.stringify({ scaling_factor: 0.18215 }));
+      expect((await LoadPipeline.run({}, { model: "sdxl-mirror", device: "cpu" }, ctx)).pipeline.vaeScalingFactor).toBe(0.18215);
+      await writeFile(config, "{ scaling_factor: ");
+      await expect(LoadPipeline.run({}, { model: "sdxl-mirror", device: "cpu" }, ctx)).rejects.toThrow(/mudi.LoadPipeline: .*sdxl-mirror.vae_decoder.config\.json is not JSON/);
+    } finally {
+      await rm(config, { force: true });
+    }
   });
 
   it("resolves external weights by path (model.onnx_data beside model.onnx)", async () => {

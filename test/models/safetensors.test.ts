@@ -89,5 +89,14 @@ describe("safetensors", () => {
     new DataView(bad.buffer).setBigUint64(0, BigInt(header.length), true);
     bad.set(header, 8);
     expect(() => parseSafetensors(bad, "y.safetensors")).toThrow(/dtype I8/);
+    const withHeader = (h: unknown) => {
+      const json = new TextEncoder().encode(JSON.stringify(h));
+      const out = new Uint8Array(8 + json.length + 8);
+      new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+      out.set(json, 8);
+      return out;
+    };
+    expect(() => parseSafetensors(withHeader({ w: { dtype: "F32", data_offsets: [0, 4] } }), "z.safetensors")).toThrow(/z.safetensors: header entry of tensor w .*shape/);
+    expect(() => parseSafetensors(withHeader({ __metadata__: { n: 1 } }), "m.safetensors")).toThrow(/m.safetensors: __metadata__/);
   });
 });

@@ -1,5 +1,6 @@
-// `mudi run` through the installed shim (server/bin/mudi.js), as a user would call it.
-import { execFile } from "node:child_process";
+// `mudi run` and `mudi serve` through the installed shim (server/bin/mudi.js), as a user would call them.
+import { execFile, spawn } from "node:child_process";
+import { createServer } from "node:net";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -9,6 +10,7 @@ import { readPngText } from "../../nodes/image/png-text.js";
 import { REPO_ROOT } from "../../server/runtime.js";
 
 const exec = promisify(execFile);
+const MUDI = path.join(REPO_ROOT, "server", "bin", "mudi.js");
 let dir: string;
 
 beforeAll(async () => {
@@ -20,7 +22,7 @@ afterAll(async () => {
 
 async function mudi(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await exec(process.execPath, [path.join(REPO_ROOT, "server", "bin", "mudi.js"), ...args], { cwd: dir });
+    const { stdout, stderr } = await exec(process.execPath, [MUDI, ...args], { cwd: dir });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -80,11 +82,57 @@ describe("mudi run", () => {
     const missing = await mudi("run", path.join(dir, "nope.json"));
     expect(missing.code).toBe(2);
     expect(JSON.parse(missing.stdout).errors[0].message).toMatch(/cannot read/);
+
+    const broken = path.join(dir, "broken.json");
+    await writeFile(broken, '{"format": "mudi-graph", "nodes": ');
+    const b = await mudi("run", broken, "--data", path.join(dir, "data"));
+    expect(b.code).toBe(2);
+    expect(JSON.parse(b.stdout).errors).toEqual([{ node: null, message: expect.stringMatching(/^.*broken\.json: .*JSON/) }]);
   });
 
   it("exits 1 with the error in the summary when a node fails", async () => {
     const r = await mudi("run", example, "--data", path.join(dir, "data"), "--set", "load.image=absent.png");
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout)).toMatchObject({ status: "error", error: { nodeId: "load", nodeType: "mudi.LoadImage", message: expect.stringContaining("absent.png") } });
+  });
+});
+
+describe("mudi serve", () => {
+  it("serves the API on the port it prints, on 127.0.0.1 by default, and stops cleanly on SIGTERM", async () => {
+    const child = spawn(process.execPath, [MUDI, "serve", "--port", "0", "--data", path.join(dir, "serve-data")], { cwd: dir });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    const url = await new Promise<string>((resolve, reject) => {
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString();
+        const m = /MuDI Studio at (\S+)/.exec(stderr);
+        if (m) resolve(m[1]!);
+      });
+      void exited.then((code) => reject(new Error(`mudi serve exited (${code}) before serving: ${stderr}`)));
+    });
+    try {
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const { nodes } = (await (await fetch(`${url}/api/nodes`)).json()) as { nodes: { id: string }[] };
+      expect(nodes.map((n) => n.id)).toContain("mudi.SaveImage");
+    } finally {
+      child.kill("SIGTERM");
+    }
+    expect(await exited).toBe(0);
+  });
+
+  it("names the port when it is taken, and refuses a malformed --port", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const taken = await mudi("serve", "--port", String(port), "--data", path.join(dir, "serve-data"));
+      expect(taken.code).toBe(1);
+      expect(taken.stderr).toContain(`cannot listen on 127.0.0.1:${port}: port ${port} is in use`);
+    } finally {
+      blocker.close();
+    }
+    const bad = await mudi("serve", "--port", "http");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--port must be a whole number from 0 to 65535, got "http"');
   });
 });

@@ -99,7 +99,8 @@ describe("POST /api/uploads", () => {
     expect((await res.json()).name).toBe(`${createHash("sha256").update(bytes).digest("hex")}.jpg`);
   });
 
-  it("refuses a corrupt image (415), unknown data (415), an empty body (400) and too large a body (413)", async () => {
+  it("refuses a corrupt image (415), unknown data (415), an empty body (400) and too large a body (413), storing nothing", async () => {
+    const inputsBefore = await readdir(path.join(srv.dataDir, "inputs"));
     const good = await png(64, 64);
     const truncated = good.subarray(0, good.length - 20);
     const r1 = await fetch(`${srv.url}/api/uploads?name=x.png`, { method: "POST", body: truncated });
@@ -110,7 +111,9 @@ describe("POST /api/uploads", () => {
     expect((await fetch(`${srv.url}/api/uploads`, { method: "POST" })).status).toBe(400);
     const r4 = await fetch(`${srv.url}/api/uploads?name=big.json`, { method: "POST", body: new Uint8Array(65 * 1024).fill(32) });
     expect(r4.status).toBe(413);
-    expect((await r4.json()).error).toMatch(/larger than the limit/);
+    expect((await r4.json()).error).toBe("request body is larger than the limit of 64 KB");
+    expect(await readdir(path.join(srv.dataDir, "inputs"))).toEqual(inputsBefore);
+    expect((await fetch(`${srv.url}/api/nodes`)).status).toBe(200); // still serving
   });
 
   it("accepts JSON data files and checks they parse", async () => {

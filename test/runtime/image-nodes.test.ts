@@ -1,6 +1,6 @@
 // The image nodes and PNG text chunks: SaveImage embeds the graph in a tEXt chunk that an
 // independent PNG reader (libvips through sharp) finds, pixels survive the trip, and LoadImage
-// reports a missing file on its widget.
+// reports a missing, unreadable or out-of-folder file on its widget.
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -84,11 +84,15 @@ describe("LoadImage -> PreviewImage + SaveImage (graphs/image-basics.json)", () 
     expect((await runGraph(runtime, doc)).ran).toEqual(["load", "p"]);
   });
 
-  it("LoadImage names the missing file and its widget; a path out of inputs is refused", async () => {
+  it("LoadImage names the missing, unreadable or out-of-folder file and its widget", async () => {
     const run = (image: string) => runGraph(runtime, { format: "mudi-graph", version: 1, nodes: { load: { type: "mudi.LoadImage", widgets: { image } }, p: { type: "mudi.PreviewImage", inputs: { images: ["load", "image"] } } } });
     const t = await run("nope.png");
     expect(t.events.find((e) => e.type === "error")).toMatchObject({ nodeId: "load", input: "image", message: expect.stringContaining('"nope.png" is not in the inputs folder') });
     const t2 = await run("../outputs/image-basics.png");
-    expect(t2.events.find((e) => e.type === "error")).toMatchObject({ nodeId: "load", message: expect.stringContaining("..") });
+    expect(t2.events.find((e) => e.type === "error")).toMatchObject({ nodeId: "load", input: "image", message: expect.stringContaining('"../outputs/image-basics.png" contains ".."') });
+    await writeFile(path.join(dataDir, "inputs", "not-an-image.png"), "just text");
+    const t3 = await run("not-an-image.png");
+    expect(t3.events.find((e) => e.type === "error")).toMatchObject({ nodeId: "load", input: "image", message: expect.stringContaining('image file "not-an-image.png" is not a readable image') });
+    expect(t3.finished.status).toBe("error");
   });
 });

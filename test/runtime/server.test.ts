@@ -127,12 +127,17 @@ describe("WebSocket events", () => {
     expect(b.trace(runId).slice(-2)).toEqual(["node-output", "finished"]);
   });
 
-  it("DELETE cancels a running run; the server stays responsive during the run", async () => {
+  it("DELETE cancels a queued and a running run; the server stays responsive during the run", async () => {
     const c = await connect();
     const { runId } = await (await post(graph({ slow: { type: "test.Slow", widgets: { steps: 10000, ms: 10 } } }))).json();
     await c.event("progress", runId);
+    const { runId: queuedId } = await (await post(graph({ slow: { type: "test.Slow", widgets: { steps: 5, ms: 10 } } }))).json();
     const runs = await (await fetch(`${srv.url}/api/runs`)).json(); // answered while the node runs
     expect(runs.runs[0]).toMatchObject({ id: runId, status: "running" });
+    expect(runs.queue).toMatchObject([{ id: queuedId, status: "queued" }]);
+    expect(await (await fetch(`${srv.url}/api/runs/${queuedId}`, { method: "DELETE" })).json()).toEqual({ runId: queuedId, status: "cancelled" });
+    await c.event("finished", queuedId);
+    expect(c.trace(queuedId)).toEqual(["queued", "cancelled", "finished"]);
     const del = await fetch(`${srv.url}/api/runs/${runId}`, { method: "DELETE" });
     expect(await del.json()).toEqual({ runId, status: "cancelled" });
     await c.event("finished", runId);

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeMask } from "../../nodes/image/codec.js";
 import { ensureTinyModels } from "../helpers/tiny.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
+import { runGraph } from "./run-graph.js";
 
 const GRAPH = fileURLToPath(new URL("../../graphs/mudi-preprocess.json", import.meta.url));
 const ASSETS = fileURLToPath(new URL("../../graphs/assets/subjects/", import.meta.url));
@@ -16,22 +17,7 @@ const ASSETS = fileURLToPath(new URL("../../graphs/assets/subjects/", import.met
 let server: TestServer;
 let work: string;
 
-interface RunInfo {
-  status: string;
-  error?: { nodeId: string; message: string; input?: string };
-  nodes: Record<string, { state: string; display?: { images?: string[]; text?: string[]; data?: Record<string, unknown> } }>;
-}
-
-async function run(graph: unknown, outputs?: string): Promise<RunInfo> {
-  const res = await fetch(`${server.url}/api/runs${outputs ? `?outputs=${outputs}` : ""}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(graph) });
-  const body = await res.json();
-  if (res.status !== 201) throw new Error(`run refused: ${JSON.stringify(body)}`);
-  for (;;) {
-    const info = (await (await fetch(`${server.url}/api/runs/${body.runId}`)).json()) as RunInfo;
-    if (!["queued", "running"].includes(info.status)) return info;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const run = (graph: unknown, outputs?: string) => runGraph(server.url, graph, outputs);
 
 async function exampleGraph(asShipped = false) {
   const g = JSON.parse(await readFile(GRAPH, "utf8"));

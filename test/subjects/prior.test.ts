@@ -5,6 +5,7 @@ import { makePriorSubject, priorPrompt, priorSeed } from "../../nodes/subjects/p
 import type { Box, RgbImage } from "../../nodes/values.js";
 import { ensureTinyModels } from "../helpers/tiny.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
+import { runGraph } from "./run-graph.js";
 
 const image = (seed: number): RgbImage => ({ width: 8, height: 8, data: new Uint8Array(192).fill(seed % 256) });
 const box: Box = { x0: 1, y0: 1, x1: 5, y1: 5, score: 0.9, label: 0 };
@@ -71,21 +72,14 @@ describe("mudi.PriorImages on the tiny models", () => {
         },
       },
     };
-    const res = await fetch(`${server.url}/api/runs?outputs=prior`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(graph) });
-    expect(res.status).toBe(201);
-    const { runId } = await res.json();
-    let info: { status: string; error?: unknown; nodes: Record<string, { display?: { images?: string[]; text?: string[]; data?: { results: { file: string; masked: boolean; tries: number }[] } } }> };
-    for (;;) {
-      info = await (await fetch(`${server.url}/api/runs/${runId}`)).json();
-      if (!["queued", "running"].includes(info.status)) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const info = await runGraph(server.url, graph, "prior");
     expect(info.error).toBeUndefined();
     expect(info.status).toBe("success");
     const d = info.nodes.prior!.display!;
+    const results = (d.data as { results: { file: string; masked: boolean; tries: number }[] }).results;
     expect(d.images).toHaveLength(2);
-    expect(d.data!.results.map((r) => r.file)).toEqual(["prior_000.png", "prior_001.png"]);
-    for (const r of d.data!.results) expect(r.masked ? r.tries >= 1 : r.tries === 2).toBe(true);
+    expect(results.map((r) => r.file)).toEqual(["prior_000.png", "prior_001.png"]);
+    for (const r of results) expect(r.masked ? r.tries >= 1 : r.tries === 2).toBe(true);
     expect(d.text![0]).toMatch(/^\d of 2 masked$/);
   }, 60_000);
 });

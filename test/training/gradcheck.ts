@@ -2,7 +2,7 @@
 // The checked function is L = sum_i R_i * out_i with fixed random R per output: a random
 // linear functional of the outputs, so every output element's gradient path is exercised.
 import * as ort from "onnxruntime-node";
-import { GraphBuilder, encodeModel, type DataTypeName } from "../../nodes/onnx/graph.js";
+import { GraphBuilder, encodeModel, type DataTypeName, type onnx } from "../../nodes/onnx/graph.js";
 import { buildGradientModel, defaultGradName } from "../../nodes/onnx/autodiff.js";
 import { probeStaticInfo } from "../../nodes/onnx/static-info.js";
 import { createRng } from "../../nodes/random.js";
@@ -32,6 +32,19 @@ function ortTensor(input: CheckInput, data: ArrayLike<number>): ort.Tensor {
     case "bool": return new ort.Tensor("bool", Uint8Array.from(data), input.dims);
     default: throw new Error(`gradcheck: unsupported dtype ${input.dtype}`);
   }
+}
+
+/** The issue's contract for gradient graphs: default-domain ONNX ops only, nodes in topological order. */
+function assertStandardAndOrdered(model: onnx.IModelProto): void {
+  const graph = model.graph!;
+  const known = new Set<string>([...(graph.input ?? []).map((i) => i.name!), ...(graph.initializer ?? []).map((t) => t.name!), ""]);
+  for (const node of graph.node ?? []) {
+    if (node.domain) throw new Error(`gradient graph uses op ${node.opType} from domain ${node.domain}`);
+    const early = (node.input ?? []).find((t) => !known.has(t));
+    if (early !== undefined) throw new Error(`gradient graph not in topological order: ${node.name} reads ${early} before it is produced`);
+    for (const o of node.output ?? []) known.add(o);
+  }
+  if ((model.opsetImport ?? []).some((o) => o.domain && o.domain !== "ai.onnx")) throw new Error("gradient graph imports a non-standard opset");
 }
 
 /**
@@ -67,6 +80,7 @@ export async function gradCheck(
   const info = await probeStaticInfo(lossModel, feeds());
   const wrt = inputs.filter((i) => i.wrt ?? (i.dtype ?? "float32") === "float32").map((i) => i.name);
   const gradModel = buildGradientModel(lossModel, { loss: "loss", wrt, info });
+  assertStandardAndOrdered(gradModel);
 
   const gradSession = await ort.InferenceSession.create(encodeModel(gradModel));
   const lossSession = await ort.InferenceSession.create(encodeModel(lossModel));

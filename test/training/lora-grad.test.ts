@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { readSafetensors, writeSafetensors } from "../../nodes/models/safetensors.js";
 import { decodeModel, encodeModel } from "../../nodes/onnx/graph.js";
 import { DEFAULT_LORA_TARGETS, findLoraSites, injectLora, loraKeys, loraShapes } from "../../nodes/onnx/lora.js";
@@ -57,8 +57,16 @@ describe("mudi lora-grad on the tiny UNet", () => {
     const files = { lora: join(dir, "init.safetensors"), batch: join(dir, "batch.safetensors"), out: join(dir, "grads.safetensors") };
     await writeFile(files.lora, writeSafetensors(init));
     await writeFile(files.batch, writeSafetensors(batch));
-    const code = await loraGradCommand(["--unet", unetPath, "--lora", files.lora, "--batch", files.batch, "--out", files.out, "--repeat", "2"]);
+    const printed: string[] = [];
+    const log = vi.spyOn(console, "log").mockImplementation((line: string) => void printed.push(line));
+    let code: number;
+    try {
+      code = await loraGradCommand(["--unet", unetPath, "--lora", files.lora, "--batch", files.batch, "--out", files.out, "--repeat", "2"]);
+    } finally {
+      log.mockRestore();
+    }
     expect(code).toBe(0);
+    expect(printed).toEqual([expect.stringMatching(/^loss [\d.e-]+$/), `wrote ${Object.keys(init).filter((k) => !k.endsWith(".alpha")).length} gradients to ${files.out}`, expect.stringMatching(/^forward\+backward median [\d.]+ ms over 2 runs \(after 1 warm-up\)$/)]);
     const grads = readSafetensors(await readFile(files.out));
     const gradKeys = Object.keys(init).filter((k) => !k.endsWith(".alpha"));
     expect(Object.keys(grads).sort()).toEqual(["loss", ...gradKeys].sort());
@@ -129,9 +137,24 @@ describe("mudi lora-grad on the tiny UNet", () => {
 
   it("rejects missing arguments and batch tensors with a clear message", async () => {
     expect(await loraGradCommand(["--unet", unetPath])).toBe(2);
+    const help: string[] = [];
+    const log = vi.spyOn(console, "log").mockImplementation((text: string) => void help.push(text));
+    try {
+      expect(await loraGradCommand(["--help"])).toBe(0);
+    } finally {
+      log.mockRestore();
+    }
+    for (const flag of ["--unet", "--lora", "--batch", "--out", "--repeat", "lora_A.weight [r,in]", '"target"']) expect(help.join("\n")).toContain(flag);
     const lora = join(dir, "one.safetensors"), batch = join(dir, "bad.safetensors");
     await writeFile(lora, writeSafetensors({ "unet.down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q.lora_A.weight": randn([1, 16]), "unet.down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q.lora_B.weight": randn([16, 1]) }));
     await writeFile(batch, writeSafetensors({ sample: randn([1, 4, 8, 8]) }));
     await expect(loraGradCommand(["--unet", unetPath, "--lora", lora, "--batch", batch, "--out", join(dir, "x.safetensors")])).rejects.toThrow(/has no tensor "timestep"/);
+    const out = join(dir, "x.safetensors");
+    await expect(loraGradCommand(["--unet", join(dir, "none.onnx"), "--lora", lora, "--batch", batch, "--out", out])).rejects.toThrow(/cannot read --unet .*none\.onnx \(ENOENT\)/);
+    const truncated = join(dir, "truncated.onnx");
+    await writeFile(truncated, (await readFile(unetPath)).subarray(0, 5000));
+    await expect(loraGradCommand(["--unet", truncated, "--lora", lora, "--batch", batch, "--out", out])).rejects.toThrow(/--unet .*truncated\.onnx is not an ONNX model/);
+    await writeFile(batch, new Uint8Array(4));
+    await expect(loraGradCommand(["--unet", unetPath, "--lora", lora, "--batch", batch, "--out", out])).rejects.toThrow(/bad\.safetensors: too short/);
   });
 });

@@ -8,7 +8,7 @@ import { decodeModel, encodeModel, modulePathOfNode, type onnx } from "../../nod
 import { DEFAULT_LORA_TARGETS, findLoraSites, foldLoras, injectLora, loraKeys, loraShapes } from "../../nodes/onnx/lora.js";
 import { createRng } from "../../nodes/random.js";
 import { tensor, type Tensor } from "../../nodes/tensor.js";
-import { kohyaNameToModule, toKohyaKeys, toPeftKeys } from "../../nodes/training/lora-format.js";
+import { kohyaNameToModule, sgmNameToModule, toKohyaKeys, toPeftKeys } from "../../nodes/training/lora-format.js";
 import { ensureTinyModels } from "../helpers/tiny.js";
 
 let unet: onnx.ModelProto;
@@ -90,6 +90,43 @@ describe("LoRA key styles", () => {
     }
   });
 
+  it("kohya SDXL names in Stability's (SGM) block layout map to diffusers modules", () => {
+    // SDXL (2 ResNets per down block): diffusers' SGM conversion table, worked by hand.
+    const sdxl: [string, string][] = [
+      ["input_blocks_0_0", "conv_in"],
+      ["input_blocks_1_0_in_layers_2", "down_blocks.0.resnets.0.conv1"],
+      ["input_blocks_3_0_op", "down_blocks.0.downsamplers.0.conv"],
+      ["input_blocks_4_1_transformer_blocks_0_attn1_to_q", "down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q"],
+      ["input_blocks_7_0_skip_connection", "down_blocks.2.resnets.0.conv_shortcut"],
+      ["input_blocks_8_1_transformer_blocks_9_attn2_to_out_0", "down_blocks.2.attentions.1.transformer_blocks.9.attn2.to_out.0"],
+      ["middle_block_0_emb_layers_1", "mid_block.resnets.0.time_emb_proj"],
+      ["middle_block_1_proj_in", "mid_block.attentions.0.proj_in"],
+      ["middle_block_2_out_layers_3", "mid_block.resnets.1.conv2"],
+      ["output_blocks_0_1_transformer_blocks_3_attn1_to_k", "up_blocks.0.attentions.0.transformer_blocks.3.attn1.to_k"],
+      ["output_blocks_2_2_conv", "up_blocks.0.upsamplers.0.conv"],
+      ["output_blocks_5_1_transformer_blocks_1_ff_net_0_proj", "up_blocks.1.attentions.2.transformer_blocks.1.ff.net.0.proj"],
+      ["output_blocks_8_0_out_layers_3", "up_blocks.2.resnets.2.conv2"],
+      ["time_embed_0", "time_embedding.linear_1"], ["label_emb_0_2", "add_embedding.linear_2"], ["out_2", "conv_out"],
+    ];
+    for (const [sgm, module] of sdxl) expect(kohyaNameToModule(sgm)).toBe(module);
+    // The tiny UNet has 1 ResNet per down block: its SGM names land on real sites of its graph.
+    const tiny: [string, string][] = [
+      ["input_blocks_3_1_transformer_blocks_0_attn1_to_v", "down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_v"],
+      ["input_blocks_4_0_op", "down_blocks.1.downsamplers.0.conv"],
+      ["output_blocks_1_2_conv", "up_blocks.0.upsamplers.0.conv"],
+      ["output_blocks_3_1_transformer_blocks_0_attn2_to_q", "up_blocks.1.attentions.1.transformer_blocks.0.attn2.to_q"],
+      ["output_blocks_5_0_skip_connection", "up_blocks.2.resnets.1.conv_shortcut"],
+    ];
+    const sites = new Set(findLoraSites(unet.graph!, tiny.map(([, m]) => m)).map((s) => s.module));
+    for (const [sgm, module] of tiny) {
+      expect(sgmNameToModule(sgm, 1)).toBe(module);
+      expect(sites.has(module)).toBe(true);
+    }
+    expect(sgmNameToModule("input_blocks_3_0_emb_layers_9")).toBeUndefined();
+    const read = toPeftKeys({ "lora_unet_input_blocks_4_1_proj_in.lora_down.weight": randn([2, 8]), "lora_unet_input_blocks_4_1_proj_in.alpha": tensor([], Float32Array.of(2)) });
+    expect(Object.keys(read.tensors).sort()).toEqual(["unet.down_blocks.1.attentions.0.proj_in.alpha", "unet.down_blocks.1.attentions.0.proj_in.lora_A.weight"]);
+  });
+
   it("peft -> kohya -> peft is the identity (alpha added as rank when absent)", () => {
     const m1 = "up_blocks.0.attentions.1.transformer_blocks.0.attn2.to_out.0", m2 = "mid_block.attentions.0.transformer_blocks.0.attn1.to_k";
     const peft: Record<string, Tensor> = {
@@ -118,5 +155,6 @@ describe("LoRA key styles", () => {
     expect(Object.keys(old.tensors).sort()).toEqual([loraKeys(m).a, loraKeys(m).b]);
     const native = toPeftKeys({ [`base_model.model.${m}.lora_A.weight`]: randn([1, 2]) });
     expect(Object.keys(native.tensors)).toEqual([loraKeys(m).a]);
+    expect(() => toPeftKeys({ [loraKeys(m).a]: randn([1, 2]), "lora_unet_x.lora_down.weight": randn([1, 2]) })).toThrow(/mixes key styles \(peft, kohya\)/);
   });
 });

@@ -3,9 +3,10 @@
 // at step 3 and resumed from its checkpoint ends exactly where an uninterrupted run ends.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { SessionProvider } from "../../server/contract.js";
 import { createRng } from "../../nodes/random.js";
 import { adamwStep, clipGradNorm, createAdamWState } from "../../nodes/training/adamw.js";
 import { decodeCheckpoint, fileCheckpointStore } from "../../nodes/training/checkpoint.js";
@@ -114,6 +115,43 @@ describe("data pipeline", () => {
   });
 });
 
+/** The real provider, counting session.run calls per model folder (text_encoder, vae_encoder, ...). */
+function countingSessions(inner: SessionProvider, runs: Map<string, number>): SessionProvider {
+  return {
+    async get(path, device) {
+      const loaded = await inner.get(path, device);
+      const part = basename(dirname(path));
+      const session = new Proxy(loaded.session, {
+        get(target, prop) {
+          if (prop === "run") return (...args: Parameters<ort.InferenceSession["run"]>) => (runs.set(part, (runs.get(part) ?? 0) + 1), target.run(...args));
+          const v = Reflect.get(target, prop, target);
+          return typeof v === "function" ? v.bind(target) : v;
+        },
+      });
+      return { ...loaded, session };
+    },
+    derived: (key, build, device) => inner.derived(key, build, device),
+    free: () => inner.free(),
+  };
+}
+
+describe("encoding cache", () => {
+  it("encodes each caption once and each plain photo once, however many steps draw them", async () => {
+    const runs = new Map<string, number>();
+    const reports: StepReport[] = [];
+    const steps = 8;
+    await trainLora([subjects[0]!], [], trainOptions({ steps, augmentation: "none" }), {
+      sessions: countingSessions(testSessions(), runs), pipeline: await tinyPipeline(), signal: new AbortController().signal, workDir: dir, onStep: (r) => reports.push(r),
+    });
+    const captions = new Set(reports.flatMap((r) => r.examples.map((e) => e.caption)));
+    expect(runs.get("text_encoder")).toBe(captions.size);
+    expect(runs.get("text_encoder_2")).toBe(captions.size);
+    // 8 steps draw from the subject's 2 photos: at most 2 VAE encodes (without the cache, 8).
+    expect(runs.get("vae_encoder")).toBeGreaterThanOrEqual(1);
+    expect(runs.get("vae_encoder")).toBeLessThanOrEqual(subjects[0]!.images.length);
+  });
+});
+
 describe("checkpoints", () => {
   it("cancel stops after the step with a checkpoint; resume continues to the same result", async () => {
     const pipeline = await tinyPipeline();
@@ -142,5 +180,9 @@ describe("checkpoints", () => {
       t.data.forEach((v, i) => expect(Math.abs(r[i]! - v)).toBeLessThan(1e-6));
     }
     expect(Math.max(...Object.entries(full.lora.tensors).filter(([k]) => k.endsWith("lora_B.weight")).flatMap(([, t]) => Array.from(t.data, Math.abs)))).toBeGreaterThan(1e-3);
+
+    // Resuming with another rank is refused, naming the checkpoint file, rather than restarting silently.
+    await expect(trainLora(subjects, [], { ...opts, rank: 2, resume: true }, { sessions, pipeline, signal: new AbortController().signal, workDir: dir, checkpoints: store }))
+      .rejects.toThrow(/training checkpoint .*ckpt.run\.safetensors does not match this training setup/);
   });
 });
