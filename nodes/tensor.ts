@@ -17,3 +17,14 @@ export function tensor<S extends string = string>(dims: readonly number[], data?
 export function numel(dims: readonly number[]): number {
   return dims.reduce((a, b) => a * b, 1);
 }
+
+/** The arrays one after another: batch items joined along the first axis. */
+export function concatData(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}

@@ -6,7 +6,7 @@ import ort from "onnxruntime-node";
 import type { LoadedSession, SessionProvider } from "../../server/contract.js";
 import { loadClipTokenizer } from "../models/tokenizer.js";
 import { floatInput, floatOutput, intInput } from "../onnx/session-io.js";
-import { tensor, type Tensor } from "../tensor.js";
+import { concatData, tensor, type Tensor } from "../tensor.js";
 import type { Conditioning, RgbImage, SdxlPipelineRef } from "../values.js";
 import { unetSession } from "./unet-session.js";
 
@@ -116,16 +116,6 @@ function rows(t: Tensor, batch: number, what: string): Float32Array {
   return out;
 }
 
-function stack(parts: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
-}
-
 export interface GuidedUnet {
   /** Guided epsilon for a [batch,4,h,w] model input at a timestep. */
   (modelInput: Float32Array, timestep: number): Promise<Float32Array>;
@@ -152,16 +142,16 @@ export async function guidedUnet(
   const { hidden, pooled } = cond.positive;
   // The conditioning is the same at every step: build its tensors once.
   const fixed = {
-    encoder_hidden_states: floatInput(session, "encoder_hidden_states", stack(sets.map((c) => rows(c.hidden, batch, "conditioning"))), [n, hidden.dims[1]!, hidden.dims[2]!]),
-    text_embeds: floatInput(session, "text_embeds", stack(sets.map((c) => rows(c.pooled, batch, "pooled conditioning"))), [n, pooled.dims[1]!]),
-    time_ids: floatInput(session, "time_ids", stack(sets.map((c) => rows(c.timeIds, batch, "time ids"))), [n, 6]),
+    encoder_hidden_states: floatInput(session, "encoder_hidden_states", concatData(sets.map((c) => rows(c.hidden, batch, "conditioning"))), [n, hidden.dims[1]!, hidden.dims[2]!]),
+    text_embeds: floatInput(session, "text_embeds", concatData(sets.map((c) => rows(c.pooled, batch, "pooled conditioning"))), [n, pooled.dims[1]!]),
+    time_ids: floatInput(session, "time_ids", concatData(sets.map((c) => rows(c.timeIds, batch, "time ids"))), [n, 6]),
   };
   const plane = channels * h * w;
   // One timestep for the whole batch: [1] (optimum's "steps" axis), or a scalar in exports of rank 0.
   const meta = session.inputMetadata.find((m) => m.name === "timestep");
   const timestepDims = meta?.isTensor && meta.shape.length === 0 ? [] : [1];
   const run = async (modelInput: Float32Array, timestep: number): Promise<Float32Array> => {
-    const sample = guided ? stack([modelInput, modelInput]) : modelInput;
+    const sample = guided ? concatData([modelInput, modelInput]) : modelInput;
     const out = await session.run({
       ...fixed,
       sample: floatInput(session, "sample", sample, [n, channels, h, w]),

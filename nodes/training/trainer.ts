@@ -13,7 +13,7 @@ import { DataType, decodeModel, type onnx } from "../onnx/graph.js";
 import { loraKeys, type LoraParam } from "../onnx/lora.js";
 import { writeModelInto } from "../onnx/model-file.js";
 import { createRng, gaussianNoise, type Rng } from "../random.js";
-import { numel, tensor, type Tensor } from "../tensor.js";
+import { concatData, numel, tensor, type Tensor } from "../tensor.js";
 import type { Conditioning, LoraWeights, SdxlPipelineRef, Subject } from "../values.js";
 import { adamwStep, clipGradNorm, createAdamWState, type AdamWConfig, type AdamWState } from "./adamw.js";
 import { decodeCheckpoint, encodeCheckpoint, type CheckpointStore } from "./checkpoint.js";
@@ -79,16 +79,6 @@ export function initLoraParams(params: readonly LoraParam[], seed: number): Reco
   }));
 }
 
-const concat = (parts: readonly Float32Array[]): Float32Array => {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
-
 /** Caches what does not change between steps: prompt embeddings per caption, latents of plain photos. */
 class EncodingCache {
   private readonly prompts = new Map<string, Promise<Conditioning>>();
@@ -126,7 +116,7 @@ export async function trainLora(subjects: readonly Subject[], priors: readonly S
     if (withPriors) for (let i = 0; i < perKind; i++) examples.push(await sampleExample("prior", subjects, priors, opts, rng));
     const latents = await Promise.all(examples.map((e) => cache.latent(e)));
     const conds = await Promise.all(examples.map((e) => cache.prompt(e.caption)));
-    const x0 = concat(latents.map((l) => l.data));
+    const x0 = concatData(latents.map((l) => l.data));
     const noise = gaussianNoise(rng.nextU32(), x0.length);
     // One timestep per item where the export takes one per item, else one for the micro-batch.
     const timesteps = timestepInput.perItem ? sampleTrainingTimesteps(rng, batch) : new Array<number>(batch).fill(sampleTrainingTimesteps(rng, 1)[0]!);
@@ -134,9 +124,9 @@ export async function trainLora(subjects: readonly Subject[], priors: readonly S
     const feeds: Record<string, ort.Tensor> = {
       sample: new ort.Tensor("float32", ddpmAddNoise(x0, noise, timesteps), dims),
       timestep: timestepInput.tensor(timesteps),
-      encoder_hidden_states: new ort.Tensor("float32", concat(conds.map((c) => c.hidden.data)), [batch, ...conds[0]!.hidden.dims.slice(1)]),
-      text_embeds: new ort.Tensor("float32", concat(conds.map((c) => c.pooled.data)), [batch, ...conds[0]!.pooled.dims.slice(1)]),
-      time_ids: new ort.Tensor("float32", concat(conds.map((c) => c.timeIds.data)), [batch, 6]),
+      encoder_hidden_states: new ort.Tensor("float32", concatData(conds.map((c) => c.hidden.data)), [batch, ...conds[0]!.hidden.dims.slice(1)]),
+      text_embeds: new ort.Tensor("float32", concatData(conds.map((c) => c.pooled.data)), [batch, ...conds[0]!.pooled.dims.slice(1)]),
+      time_ids: new ort.Tensor("float32", concatData(conds.map((c) => c.timeIds.data)), [batch, 6]),
       [TARGET]: new ort.Tensor("float32", noise, dims),
       [LOSS_WEIGHT]: new ort.Tensor("float32", weights, [batch]),
     };
