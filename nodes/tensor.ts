@@ -8,7 +8,7 @@ export interface Tensor<Shape extends string = string> {
 }
 
 export function tensor<S extends string = string>(dims: readonly number[], data?: Float32Array): Tensor<S> {
-  const size = dims.reduce((a, b) => a * b, 1);
+  const size = numel(dims);
   const d = data ?? new Float32Array(size);
   if (d.length !== size) throw new Error(`tensor data has ${d.length} values, dims [${dims.join(",")}] need ${size}`);
   return { dims: [...dims], data: d };

@@ -17,6 +17,9 @@ import { subjectsRouter } from "./routes/subjects.js";
 import { createRuntime, REPO_ROOT, type Runtime, type RuntimeOptions } from "./runtime.js";
 import { attachWsHub } from "./ws/hub.js";
 
+/** Where `npm run build:editor` puts the editor. */
+export const DEFAULT_EDITOR_DIR = path.join(REPO_ROOT, "editor", "dist");
+
 export interface MudiServerOptions extends RuntimeOptions {
   /** 0 = an ephemeral port (tests); the CLI defaults to 8188. */
   port?: number;
@@ -78,7 +81,7 @@ function createApp(runtime: Runtime, opts: MudiServerOptions, host: string): exp
     res.status(404).json({ error: `no API route ${req.method} ${req.path}` });
   });
   app.use("/api", api);
-  const editorDir = opts.editorDir ?? path.join(REPO_ROOT, "editor", "dist");
+  const editorDir = opts.editorDir ?? DEFAULT_EDITOR_DIR;
   app.use(express.static(editorDir));
   app.get("/", (_req, res) => {
     if (existsSync(path.join(editorDir, "index.html"))) res.sendFile(path.join(editorDir, "index.html"));

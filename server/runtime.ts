@@ -10,7 +10,7 @@ import { OutputCache } from "./executor/cache.js";
 import type { RuntimeServices } from "./executor/context.js";
 import { DataDirs } from "./files/data-dirs.js";
 import { createModelServices } from "./model-services.js";
-import { parseDevice } from "./models/sessions.js";
+import { deviceFromEnv } from "./models/sessions.js";
 import { NodeRegistry } from "./registry.js";
 import { RunQueue } from "./runs/queue.js";
 
@@ -50,7 +50,7 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
   const dirs = new DataDirs(opts.dataDir ?? path.resolve("data"), opts.outputsDir);
   await dirs.ensure();
   await seedInputs(dirs, opts.exampleInputsDir ?? path.join(REPO_ROOT, "graphs", "assets"));
-  const device = opts.device ?? parseDevice(process.env.MUDI_DEVICE, "MUDI_DEVICE") ?? "auto";
+  const device = opts.device ?? deviceFromEnv();
   const { sessions, models } = createModelServices({ ...(opts.modelRoots ? { roots: opts.modelRoots } : {}), device });
   const services: RuntimeServices = {
     dirs,

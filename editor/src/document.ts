@@ -3,9 +3,9 @@
 // file is. The editor adds only the shapes of its own layout entries (groups, viewport), which
 // the runtime keeps without reading.
 import { z } from "zod";
-import { GraphFormatError, parseGraphDocument, type GraphDocument, type GraphNode } from "../../server/graph/schema.js";
+import { GRAPH_FORMAT, GRAPH_VERSION, GraphFormatError, parseGraphDocument, type GraphDocument, type GraphNode } from "../../server/graph/schema.js";
 
-export type { GraphDocument, GraphNode };
+export { GRAPH_FORMAT, GRAPH_VERSION, type GraphDocument, type GraphNode };
 export type EditorLayout = NonNullable<GraphDocument["editor"]>;
 
 export const docGroupSchema = z.object({
@@ -20,7 +20,7 @@ export const viewportSchema = z.object({ offset: z.tuple([z.number(), z.number()
 export type Viewport = z.infer<typeof viewportSchema>;
 
 export function emptyDocument(): GraphDocument {
-  return { format: "mudi-graph", version: 1, nodes: {} };
+  return { format: GRAPH_FORMAT, version: GRAPH_VERSION, nodes: {} };
 }
 
 /** Reads an opened file's JSON (any known version); throws naming the source and what is wrong. */

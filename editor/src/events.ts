@@ -1,6 +1,7 @@
 // The runtime's WebSocket messages (team brief, "WS /ws"): JSON events and binary preview
 // frames. Parsing only; what they mean for the canvas is run-view.ts.
 import { z } from "zod";
+import { decodePreviewFrame } from "../../server/ws/frames.js";
 
 export const nodeDisplaySchema = z.object({
   images: z.array(z.string()).optional(),
@@ -50,7 +51,6 @@ export const serverEventSchema = z.discriminatedUnion("type", [
 ]);
 export type ServerEvent = z.infer<typeof serverEventSchema>;
 
-
 /** A JSON text frame, or undefined for messages this editor does not know (newer servers). */
 export function parseEventText(text: string): ServerEvent | undefined {
   let json: unknown;
@@ -72,15 +72,8 @@ export interface PreviewFrame {
 
 const previewHeaderSchema = z.object({ runId: z.string(), nodeId: z.string(), mime: z.string() });
 
-/** Binary frame: 4-byte big-endian header length, UTF-8 JSON header, then the image bytes. */
+/** Binary frame (server/ws/frames.ts): the runtime's own decoder, with the header checked. */
 export function parsePreviewFrame(buffer: ArrayBuffer): PreviewFrame {
-  const view = new DataView(buffer);
-  if (buffer.byteLength < 4) throw new Error(`preview frame of ${buffer.byteLength} bytes has no header length`);
-  const headerLength = view.getUint32(0, false);
-  if (4 + headerLength > buffer.byteLength) {
-    throw new Error(`preview frame header of ${headerLength} bytes overruns the ${buffer.byteLength}-byte frame`);
-  }
-  const headerText = new TextDecoder().decode(new Uint8Array(buffer, 4, headerLength));
-  const header = previewHeaderSchema.parse(JSON.parse(headerText));
-  return { ...header, bytes: new Uint8Array(buffer, 4 + headerLength) };
+  const { header, bytes } = decodePreviewFrame(new Uint8Array(buffer));
+  return { ...previewHeaderSchema.parse(header), bytes };
 }

@@ -2,7 +2,7 @@
 // never saved or sent: the document is the one format (files, runs, autosave), and canvas
 // layout (positions, sizes, groups, viewport, renamed titles) lives in its `editor` section.
 import { LGraphGroup, LiteGraph, type LGraph, type LGraphCanvas, type LGraphNode } from "@comfyorg/litegraph";
-import { layoutGroups, layoutViewport, type DocGroup, type EditorLayout, type GraphDocument, type GraphNode } from "./document.js";
+import { GRAPH_FORMAT, GRAPH_VERSION, layoutGroups, layoutViewport, type DocGroup, type EditorLayout, type GraphDocument, type GraphNode } from "./document.js";
 import { MudiNode, PlaceholderNode } from "./node-types.js";
 
 const COLUMN_WIDTH = 360;
@@ -129,7 +129,7 @@ export function saveDocument(graph: LGraph, canvas: LGraphCanvas, extras: Docume
     groups,
     viewport: { offset: [Math.round(canvas.ds.offset[0]), Math.round(canvas.ds.offset[1])], scale: Number(canvas.ds.scale.toFixed(4)) },
   };
-  return { ...extras.top, format: "mudi-graph", version: 1, nodes, editor };
+  return { ...extras.top, format: GRAPH_FORMAT, version: GRAPH_VERSION, nodes, editor };
 }
 
 export function mudiNodes(graph: LGraph): MudiNode[] {

@@ -1,6 +1,7 @@
 // The mask review panel: a plain DOM overlay that shows every photo of an AutoMask run with its
 // mask tinted over it. Dragging a box on a photo asks the server for a new SAM mask from that
 // box; Accept saves it next to the subject (server/routes/subjects.ts does the writing).
+import type { ReviewBox as Box, ReviewManifest } from "../../nodes/subjects/review-manifest.js";
 
 export interface MaskReviewOptions {
   /** Base URL of the server ("http://127.0.0.1:8188/"); empty = this page's origin. */
@@ -14,28 +15,7 @@ export interface MaskReviewHandle {
   close(): void;
 }
 
-interface ReviewImage {
-  file: string;
-  width: number;
-  height: number;
-  photo: string;
-  mask: string | null;
-  status: string;
-  reason?: string;
-  box?: Box;
-  savedTo?: string;
-}
-
-interface ReviewManifest {
-  subjects: { token: string; className: string; dir: string | null; images: ReviewImage[] }[];
-}
-
-interface Box {
-  x0: number;
-  y0: number;
-  x1: number;
-  y1: number;
-}
+type ReviewImage = ReviewManifest["subjects"][number]["images"][number];
 
 const CARD_SIZE = 240;
 const STYLE_ID = "mudi-mask-review-style";
@@ -144,7 +124,7 @@ export function openMaskReview(data: unknown, options: MaskReviewOptions): MaskR
     const photo = await loadImage(viewUrl(info.photo));
     let shownMask = info.mask; // accepted (or original) mask
     let candidate: string | null = null;
-    let overlay: ImageData | null = null;
+    let overlay: HTMLCanvasElement | null = null;
     let dragBox: Box | null = null;
     const ctx = canvas.getContext("2d")!;
 
@@ -155,8 +135,11 @@ export function openMaskReview(data: unknown, options: MaskReviewOptions): MaskR
     const describe = (i: ReviewImage) => `${i.status}${i.reason ? `: ${i.reason}` : ""}${i.savedTo ? ` (saved to ${i.savedTo})` : ""}`;
     setStatus(describe(info), info.status === "failed");
 
-    /** The mask as a tint: blue for the current mask, orange for a candidate not yet accepted. */
-    async function tint(name: string | null, colour: [number, number, number]): Promise<ImageData | null> {
+    /**
+     * The mask as a tint: blue for the current mask, orange for a candidate not yet accepted.
+     * Built once per mask as a canvas, so redrawing while a box is dragged only composites it.
+     */
+    async function tint(name: string | null, colour: [number, number, number]): Promise<HTMLCanvasElement | null> {
       if (!name) return null;
       const img = await loadImage(viewUrl(name));
       const off = document.createElement("canvas");
@@ -172,17 +155,12 @@ export function openMaskReview(data: unknown, options: MaskReviewOptions): MaskR
         d.data[i + 2] = colour[2];
         d.data[i + 3] = on ? 110 : 0;
       }
-      return d;
+      octx.putImageData(d, 0, 0);
+      return off;
     }
     function draw(): void {
       ctx.drawImage(photo, 0, 0, canvas.width, canvas.height);
-      if (overlay) {
-        const off = document.createElement("canvas");
-        off.width = canvas.width;
-        off.height = canvas.height;
-        off.getContext("2d")!.putImageData(overlay, 0, 0);
-        ctx.drawImage(off, 0, 0);
-      }
+      if (overlay) ctx.drawImage(overlay, 0, 0);
       const b = dragBox;
       if (b) {
         ctx.strokeStyle = "#0f0";

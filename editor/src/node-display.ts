@@ -68,7 +68,7 @@ export function contentHeight(content: DisplayContent): number {
   let h = 0;
   if (content.images.length) h += IMAGE_MIN_HEIGHT;
   h += Math.min(content.text.length, GROW_TEXT_LINES) * LINE;
-  if (content.data !== undefined) h += Math.min(dataHeight(content.data), GROW_DATA_HEIGHT) + 6;
+  if (content.data !== undefined) h += Math.min(dataBlock(content.data).height, GROW_DATA_HEIGHT) + 6;
   return h ? h + 8 : 0;
 }
 
@@ -99,7 +99,8 @@ export function drawContent(ctx: CanvasRenderingContext2D, content: DisplayConte
   ctx.textAlign = "left";
   let top = y + 4;
   const room = h - 8;
-  const dataH = content.data !== undefined ? dataHeight(content.data) + 6 : 0;
+  const block = content.data !== undefined ? dataBlock(content.data) : undefined;
+  const dataH = block ? block.height + 6 : 0;
   const imageMin = content.images.length ? Math.min(IMAGE_MIN_HEIGHT, room) : 0;
   const lines = fitLines(content.text, Math.max(0, room - dataH - imageMin));
   const imageHeight = Math.max(0, room - lines.length * LINE - dataH);
@@ -120,7 +121,7 @@ export function drawContent(ctx: CanvasRenderingContext2D, content: DisplayConte
     ctx.fillText(clip(ctx, line, w - 16), x + 8, top + 12);
     top += LINE;
   }
-  if (content.data !== undefined) drawData(ctx, content.data, x + 8, top + 3, w - 16);
+  if (block) drawBlock(ctx, block, x + 8, top + 3, w - 16);
   ctx.restore();
   return drawn;
 }
@@ -198,14 +199,6 @@ export function dataBlock(data: unknown, nested = false): DataBlock {
   }
   const lines = jsonLines(data).slice(0, MAX_TABLE_ROWS);
   return { kind: "json", lines, height: lines.length * LINE };
-}
-
-function dataHeight(data: unknown): number {
-  return dataBlock(data).height;
-}
-
-function drawData(ctx: CanvasRenderingContext2D, data: unknown, x: number, y: number, w: number): void {
-  drawBlock(ctx, dataBlock(data), x, y, w);
 }
 
 function drawBlock(ctx: CanvasRenderingContext2D, block: DataBlock, x: number, y: number, w: number): void {
@@ -311,7 +304,8 @@ function jsonLines(data: unknown): string[] {
   return (JSON.stringify(data, null, 1) ?? "").split("\n");
 }
 
-function clip(ctx: CanvasRenderingContext2D, text: string, width: number): string {
+/** The text, cut with "…" to fit `width`. */
+export function clip(ctx: CanvasRenderingContext2D, text: string, width: number): string {
   if (ctx.measureText(text).width <= width) return text;
   let lo = 0;
   let hi = text.length;

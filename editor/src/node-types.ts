@@ -7,7 +7,7 @@ import type { IBaseWidget, IStringWidget } from "@comfyorg/litegraph/dist/types/
 import type { DrawWidgetOptions } from "@comfyorg/litegraph/dist/widgets/BaseWidget";
 import type { NodeSpec } from "./api.js";
 import { pickFile } from "./files.js";
-import { contentHeight, contentOf, drawContent, type DisplayContent, type DrawnImage, type ImageCache } from "./node-display.js";
+import { clip, contentHeight, contentOf, drawContent, type DisplayContent, type DrawnImage, type ImageCache } from "./node-display.js";
 import type { NodeIssue, NodeRunState, NodeView, RunView } from "./run-view.js";
 import { socketColor } from "./socket-colors.js";
 import { fromWidgetValue, roundToStep, toWidgetValue, widgetPlans, type WidgetPlan } from "./widget-plan.js";
@@ -393,7 +393,7 @@ export class PlaceholderNode extends MudiNode {
     ctx.font = "12px Inter, Arial, sans-serif";
     ctx.fillStyle = "#fbb";
     const top = this.contentTop();
-    this.lines().forEach((line, i) => ctx.fillText(truncate(ctx, line, this.size[0] - 16), 8, top + 14 + i * ISSUE_LINE));
+    this.lines().forEach((line, i) => ctx.fillText(clip(ctx, line, this.size[0] - 16), 8, top + 14 + i * ISSUE_LINE));
     ctx.restore();
   }
 }
@@ -436,10 +436,4 @@ function wrap(ctx: CanvasRenderingContext2D, text: string, width: number): strin
   }
   if (line) lines.push(line);
   return lines.length ? lines : [""];
-}
-
-function truncate(ctx: CanvasRenderingContext2D, text: string, width: number): string {
-  let t = text;
-  while (t.length > 1 && ctx.measureText(t + "…").width > width) t = t.slice(0, -1);
-  return t === text ? text : t + "…";
 }

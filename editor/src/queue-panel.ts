@@ -1,6 +1,6 @@
 // The queue: runs queued and recent, newest first, with cancel for queued or running ones.
 import { h } from "./dom.js";
-import type { RunView } from "./run-view.js";
+import { isActive, type RunView } from "./run-view.js";
 
 const SHOWN = 30;
 
@@ -25,7 +25,7 @@ export class QueuePanel {
 
   /** Runs still waiting or running. */
   activeCount(): number {
-    return [...this.runView.runs.values()].filter((r) => r.status === "queued" || r.status === "running").length;
+    return [...this.runView.runs.values()].filter((r) => isActive(r.status)).length;
   }
 
   render(): void {
@@ -36,18 +36,17 @@ export class QueuePanel {
     this.shown = shown;
     this.list.replaceChildren(
       ...(runs.length
-        ? runs.map((run) => {
-            const active = run.status === "queued" || run.status === "running";
-            return h(
+        ? runs.map((run) =>
+            h(
               "li",
               { class: `mudi-run-${run.status}`, "data-run": run.runId },
               h("span", { class: "mudi-run-status" }, run.status),
               h("code", { title: run.runId }, run.runId.slice(0, 8)),
               run.mine ? h("span", { class: "mudi-run-mine", title: "queued from this page" }, "this page") : "",
-              active ? h("button", { type: "button", onclick: () => this.cancel(run.runId) }, "Cancel") : "",
+              isActive(run.status) ? h("button", { type: "button", onclick: () => this.cancel(run.runId) }, "Cancel") : "",
               run.message ? h("div", { class: "mudi-run-message" }, run.message) : "",
-            );
-          })
+            ),
+          )
         : [h("li", { class: "mudi-queue-empty" }, "nothing queued")]),
     );
   }

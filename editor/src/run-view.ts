@@ -24,6 +24,9 @@ export interface NodeView {
 
 export type RunStatus = RunInfo["status"];
 
+/** Still waiting or running: the queue can cancel it, and a reconnect must find it on the server. */
+export const isActive = (status: RunStatus) => status === "queued" || status === "running";
+
 export interface RunEntry {
   runId: string;
   status: RunStatus;
@@ -252,7 +255,7 @@ export class RunView {
   syncQueue(known: readonly RunInfo[]): void {
     const ids = new Set(known.map((r) => r.id));
     for (const [id, entry] of this.runs) {
-      if (!ids.has(id) && (entry.status === "queued" || entry.status === "running")) this.runs.delete(id);
+      if (!ids.has(id) && isActive(entry.status)) this.runs.delete(id);
     }
     for (const run of known) this.catchUp(run);
     const stillRunning = [...this.runs.values()].some((r) => r.mine && r.status === "running");

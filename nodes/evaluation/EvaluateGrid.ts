@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { defineNode, NodeInputError } from "../../server/contract.js";
-import { DEFAULT_GAMMA, generate, type InitOptions } from "../generation/generate.js";
-import { SAMPLER_WIDGETS } from "../generation/widgets.js";
-import { decodeImage, encodeJpeg } from "../image/codec.js";
+import { generate, type InitOptions } from "../generation/generate.js";
+import { DEFAULT_NEGATIVE, GAMMA, SAMPLER_WIDGETS } from "../generation/widgets.js";
+import { encodeJpeg } from "../image/codec.js";
 import { subjectLabel } from "../subjects/collage.js";
 import { expandPrompt, gridMethods, runGrid, unboundPlaceholders } from "./grid.js";
 import { createScorer } from "./scorer.js";
@@ -49,7 +49,7 @@ export const EvaluateGrid = defineNode({
       .default("a photo of a {A} and a {B}, simple background.\n{A} and {B} playing together, floating on the pool.")
       .describe("One prompt per line; {A}, {B}, ... are replaced by the subjects' names (\"olis red monster plush\")")
       .meta({ multiline: true }),
-    negative: z.string().default("sticker, collage, cartoon, abstract glitch, blurry").describe("Negative prompt"),
+    negative: z.string().default(DEFAULT_NEGATIVE).describe("Negative prompt"),
     seeds: z
       .array(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER))
       .min(1)
@@ -59,7 +59,7 @@ export const EvaluateGrid = defineNode({
     width: z.number().int().min(64).max(4096).multipleOf(32).default(1024).describe("Image width in pixels"),
     height: z.number().int().min(64).max(4096).multipleOf(32).default(1024).describe("Image height in pixels"),
     ...SAMPLER_WIDGETS,
-    gamma: z.number().min(0).max(10).default(DEFAULT_GAMMA).describe("MuDI init strength (gamma of eq. 3)"),
+    gamma: GAMMA.describe("MuDI init strength (gamma of eq. 3)"),
     ...DNC_WIDGETS,
   }),
   async run(inputs, widgets, ctx) {
@@ -123,6 +123,6 @@ export const EvaluateGrid = defineNode({
       })),
     });
     if (outcome.error !== undefined) throw outcome.error;
-    return { report, images: outcome.images, grid: [await decodeImage(outcome.gridPng, "grid.png")] };
+    return { report, images: outcome.images, grid: [outcome.grid] };
   },
 });

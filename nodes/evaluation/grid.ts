@@ -78,8 +78,8 @@ export interface GridOutcome {
   files: GridFiles;
   /** The generated images, in report order. */
   images: RgbImage[];
-  /** grid.png's bytes. */
-  gridPng: Uint8Array;
+  /** The picture written as grid.png. */
+  grid: RgbImage;
   /** Why the grid stopped early (cancel or failure); the report then holds what was done. */
   error?: unknown;
 }
@@ -112,9 +112,9 @@ export async function runGrid(
   const annotated: RgbImage[] = [];
   const finish = async (error?: unknown): Promise<GridOutcome> => {
     const report = buildReport({ ...grid, methods: grid.methods.map((m) => m.name) }, done);
-    const gridPng = await gridPicture(report, annotated);
-    const files = await writeReportFiles(report, folder, (i) => thumbnails.get(i), gridPng, deps.write);
-    return error === undefined ? { report, files, images, gridPng } : { report, files, images, gridPng, error };
+    const picture = await gridPicture(report, annotated);
+    const files = await writeReportFiles(report, folder, (i) => thumbnails.get(i), await encodePng(picture), deps.write);
+    return error === undefined ? { report, files, images, grid: picture } : { report, files, images, grid: picture, error };
   };
   try {
     for (const [k, job] of jobs.entries()) {
@@ -180,7 +180,7 @@ const HEADER_HEIGHT = 28;
  * Methods as rows, (prompt, seed) as columns (the HTML grid's layout), each cell the annotated image
  * with its score; method names on the left and "prompt / seed" on top; blank where an image was not made.
  */
-export async function gridPicture(report: EvaluationReport, annotated: readonly RgbImage[]): Promise<Uint8Array> {
+export async function gridPicture(report: EvaluationReport, annotated: readonly RgbImage[]): Promise<RgbImage> {
   const cell = THUMBNAIL_SIZE;
   const columns = gridColumns(report);
   const width = LABEL_WIDTH + Math.max(1, columns.length) * cell;
@@ -203,9 +203,10 @@ export async function gridPicture(report: EvaluationReport, annotated: readonly 
     }),
   );
   const svg = Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${labels.join("")}</svg>`);
-  const png = await sharp({ create: { width, height, channels: 3, background: "#ffffff" } })
+  const data = await sharp({ create: { width, height, channels: 3, background: "#ffffff" } })
     .composite([{ input: svg, left: 0, top: 0 }, ...cells])
-    .png()
+    .removeAlpha()
+    .raw()
     .toBuffer();
-  return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
+  return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }

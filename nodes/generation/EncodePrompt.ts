@@ -3,8 +3,7 @@
 import { z } from "zod";
 import { defineNode } from "../../server/contract.js";
 import { encodePrompt } from "./sdxl.js";
-
-export const DEFAULT_NEGATIVE = "sticker, collage, cartoon, abstract glitch, blurry";
+import { DEFAULT_NEGATIVE } from "./widgets.js";
 
 export default defineNode({
   id: "mudi.EncodePrompt",

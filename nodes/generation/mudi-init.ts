@@ -4,9 +4,9 @@
 import type { SessionProvider } from "../../server/contract.js";
 import { createRng, gaussianNoise } from "../random.js";
 import { subjectCollage, type CollageSettings, type SubjectCollage } from "../subjects/collage.js";
-import { tensor, type Tensor } from "../tensor.js";
+import { numel, tensor, type Tensor } from "../tensor.js";
 import type { LatentInit, Mask, RgbImage, SdxlPipelineRef, Subject } from "../values.js";
-import { LATENT_CHANNELS, VAE_SCALE, vaeEncode } from "./sdxl.js";
+import { LATENT_CHANNELS, repeatToBatch, VAE_SCALE, vaeEncode } from "./sdxl.js";
 
 /**
  * The collage mask at latent resolution: area-averaged over each latent cell, then > 0, so a
@@ -49,13 +49,11 @@ export function latentDims(width: number, height: number, batch: number): [numbe
  * A mean of batch 1 is repeated over the batch.
  */
 export function makeLatentInit(kind: LatentInit["kind"], dims: readonly number[], seed: number, mean?: Tensor): LatentInit {
-  const noise = tensor<"B,4,h,w">(dims, gaussianNoise(seed, dims.reduce((a, b) => a * b, 1)));
+  const noise = tensor<"B,4,h,w">(dims, gaussianNoise(seed, numel(dims)));
   if (!mean) return { kind, noise, seed };
   const per = mean.data.length / mean.dims[0]!;
   if (per * dims[0]! !== noise.data.length) throw new Error(`latent init: mean [${mean.dims.join(",")}] does not fit noise [${dims.join(",")}]`);
-  const repeated = new Float32Array(noise.data.length);
-  for (let b = 0; b < dims[0]!; b++) repeated.set(mean.dims[0] === 1 ? mean.data : mean.data.subarray(b * per, (b + 1) * per), b * per);
-  return { kind, noise, mean: tensor(dims, repeated), seed };
+  return { kind, noise, mean: tensor(dims, repeatToBatch(mean, dims[0]!, "latent init: the mean")), seed };
 }
 
 export interface MudiInitOptions {

@@ -105,8 +105,8 @@ export async function encodePrompt(
 
 // --- UNet ------------------------------------------------------------------------------------
 
-/** Conditioning rows for a latent batch: one row repeated, or one per item. */
-function rows(t: Tensor, batch: number, what: string): Float32Array {
+/** A tensor's data for a batch: its single item repeated, or as is when it has one per item. */
+export function repeatToBatch(t: Tensor, batch: number, what: string): Float32Array {
   const b = t.dims[0]!;
   const per = t.data.length / b;
   if (b === batch) return t.data;
@@ -142,9 +142,9 @@ export async function guidedUnet(
   const { hidden, pooled } = cond.positive;
   // The conditioning is the same at every step: build its tensors once.
   const fixed = {
-    encoder_hidden_states: floatInput(session, "encoder_hidden_states", concatData(sets.map((c) => rows(c.hidden, batch, "conditioning"))), [n, hidden.dims[1]!, hidden.dims[2]!]),
-    text_embeds: floatInput(session, "text_embeds", concatData(sets.map((c) => rows(c.pooled, batch, "pooled conditioning"))), [n, pooled.dims[1]!]),
-    time_ids: floatInput(session, "time_ids", concatData(sets.map((c) => rows(c.timeIds, batch, "time ids"))), [n, 6]),
+    encoder_hidden_states: floatInput(session, "encoder_hidden_states", concatData(sets.map((c) => repeatToBatch(c.hidden, batch, "conditioning"))), [n, hidden.dims[1]!, hidden.dims[2]!]),
+    text_embeds: floatInput(session, "text_embeds", concatData(sets.map((c) => repeatToBatch(c.pooled, batch, "pooled conditioning"))), [n, pooled.dims[1]!]),
+    time_ids: floatInput(session, "time_ids", concatData(sets.map((c) => repeatToBatch(c.timeIds, batch, "time ids"))), [n, 6]),
   };
   const plane = channels * h * w;
   // One timestep for the whole batch: [1] (optimum's "steps" axis), or a scalar in exports of rank 0.
@@ -205,9 +205,9 @@ export async function vaeEncode(sessions: SessionProvider, pipeline: SdxlPipelin
   const [lh, lw] = [height / VAE_SCALE, width / VAE_SCALE];
   const plane = lh * lw;
   const out = new Float32Array(images.length * LATENT_CHANNELS * plane);
+  const name = session.outputNames.includes("latent_parameters") ? "latent_parameters" : "latent_sample";
   for (const [i, image] of images.entries()) {
     const result = await session.run({ sample: floatInput(session, "sample", imageToTensor(image), [1, 3, height, width]) });
-    const name = session.outputNames.includes("latent_parameters") ? "latent_parameters" : "latent_sample";
     const latent = floatOutput(result, name, "vae_encoder");
     if (latent.dims[2] !== lh || latent.dims[3] !== lw) throw new Error(`vae_encoder: expected a ${lh}x${lw} latent for ${width}x${height}, got ${latent.dims.join("x")}`);
     // The first LATENT_CHANNELS planes are the mean (latent_parameters = [mean, logvar]).

@@ -9,7 +9,7 @@ import { open, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { LoadedSession, SessionProvider } from "../../server/contract.js";
 import { fromFloat16Array, toFloat16Array } from "../models/half.js";
-import { DataType, decodeModel, pb, type onnx } from "../onnx/graph.js";
+import { DataType, decodeModel, pb, tensorToFloat32, type onnx } from "../onnx/graph.js";
 import { findLoraSites, foldLoras, loraModules } from "../onnx/lora.js";
 import { writeModelInto } from "../onnx/model-file.js";
 import type { LoraWeights, SdxlPipelineRef } from "../values.js";
@@ -91,7 +91,7 @@ export async function writeFoldedUnet(basePath: string, loras: readonly { lora: 
   for (const [i, t] of (folded.graph!.initializer ?? []).entries()) {
     const dtype = dtypes.get(t.name!);
     if (dtype === undefined) continue;
-    const f32 = new Float32Array(new Uint8Array(t.rawData!).buffer);
+    const f32 = tensorToFloat32(t);
     const bytes = dtype === DataType.FLOAT16 ? new Uint8Array(toFloat16Array(f32).buffer) : new Uint8Array(f32.buffer);
     chunks.push(bytes);
     folded.graph!.initializer![i] = {

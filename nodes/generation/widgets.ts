@@ -16,6 +16,9 @@ export function imageSizeWidgets(what = "Image") {
   return { width: side("width"), height: side("height") };
 }
 
+/** The MuDI authors' negative prompt (EncodePrompt's and EvaluateGrid's default). */
+export const DEFAULT_NEGATIVE = "sticker, collage, cartoon, abstract glitch, blurry";
+
 export const BATCH = z.number().int().min(1).max(16).default(1).describe("Images per run.");
 
 /** MuDI's scale of the subject latent (eq. 3), for MuDIInit and LayoutInit. */

@@ -35,7 +35,7 @@ export function pngChunks(png: Uint8Array): Chunk[] {
   return out;
 }
 
-export function latin1(bytes: Uint8Array): string {
+function latin1(bytes: Uint8Array): string {
   let s = "";
   for (const b of bytes) s += String.fromCharCode(b);
   return s;
@@ -52,4 +52,9 @@ export function readPngText(png: Uint8Array): Record<string, string> {
     if (!(keyword in texts)) texts[keyword] = latin1(c.data.subarray(nul + 1));
   }
   return texts;
+}
+
+/** The graph document text a PNG carries (SaveImage), or undefined when it has none; throws for a non-PNG or a truncated one. */
+export function graphTextFromPng(png: Uint8Array): string | undefined {
+  return readPngText(png)[GRAPH_TEXT_KEYWORD];
 }

@@ -4,8 +4,6 @@
 import { crc32 } from "node:zlib";
 import { pngChunks } from "./png-chunks.js";
 
-export { readPngText } from "./png-chunks.js";
-
 function latin1Bytes(s: string, what: string): Uint8Array {
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) {

@@ -4,8 +4,9 @@
 // assembles one model whose outputs are the loss and the gradients.
 import { GraphBuilder, decodeModel, encodeModel, valueInfo, type onnx } from "./graph.js";
 import { Emitter, GRAD_RULES, type Grad } from "./grad-rules.js";
-import { pruneGraph, sourceNames, toposort } from "./graph-walk.js";
+import { appendBuilt, pruneGraph, sourceNames, toposort, usedNames } from "./graph-walk.js";
 import { isFloatType, type StaticInfo } from "./static-info.js";
+import { numel } from "../tensor.js";
 
 export interface GradientRequest {
   /** Name of the scalar loss tensor. */
@@ -23,7 +24,7 @@ export interface GradientRequest {
 export const defaultGradName = (name: string): string => `${name}.grad`;
 
 /** The ops the table can differentiate (for error messages and docs). */
-export const differentiableOps = (): string[] => Object.keys(GRAD_RULES).sort();
+const differentiableOps = (): string[] => Object.keys(GRAD_RULES).sort();
 
 /**
  * Builds the gradient model: outputs are `loss`, then d loss / d wrt[i] for each i (shape of
@@ -44,7 +45,7 @@ export function buildGradientModel(model: onnx.IModelProto, req: GradientRequest
   }
   if (!active.has(req.loss)) throw new Error(`autodiff: loss "${req.loss}" does not depend on any of ${req.wrt.join(", ")}`);
   const lossDims = req.info.get(req.loss)?.dims ?? [];
-  if (lossDims.reduce((a, b) => a * b, 1) !== 1) throw new Error(`autodiff: loss "${req.loss}" must be a scalar, has shape [${lossDims.join(",")}]`);
+  if (numel(lossDims) !== 1) throw new Error(`autodiff: loss "${req.loss}" must be a scalar, has shape [${lossDims.join(",")}]`);
 
   // Backward: of those, the ones the loss depends on; their producers form the path.
   const onPath = new Set([req.loss]);
@@ -57,7 +58,7 @@ export function buildGradientModel(model: onnx.IModelProto, req: GradientRequest
   }
 
   const g = new GraphBuilder(graph.name ?? "gradient");
-  g.reserve([...sourceNames(graph), ...nodes.flatMap((n) => [n.name ?? "", ...(n.output ?? [])])]);
+  g.reserve(usedNames(graph));
   const e = new Emitter(g, req.info);
   const contributions = new Map<string, string[]>();
   const summed = new Map<string, string>();
@@ -98,8 +99,8 @@ export function buildGradientModel(model: onnx.IModelProto, req: GradientRequest
   }
   for (const k of req.keep ?? []) outputs.push({ name: k });
 
-  graph.node = [...nodes, ...g.nodes];
-  graph.initializer = [...(graph.initializer ?? []), ...g.initializers];
+  graph.node = nodes;
+  appendBuilt(graph, g);
   graph.output = outputs;
   graph.valueInfo = [];
   pruneGraph(graph);

@@ -6,6 +6,7 @@
 // the walk in autodiff.ts can sum contributions without knowing any op.
 import { DataType, getAttr, type GraphBuilder, type onnx } from "./graph.js";
 import type { StaticInfo, StaticTensor } from "./static-info.js";
+import { numel } from "../tensor.js";
 
 export interface RuleContext {
   readonly node: onnx.INodeProto;
@@ -385,7 +386,7 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
     const [data, indices] = [c.x[0]!, c.x[1]!];
     const dd = c.e.dims(data);
     const axis = norm(attr(c, "axis", 0), dd.length);
-    const count = c.e.dims(indices).reduce((a, b) => a * b, 1);
+    const count = numel(c.e.dims(indices));
     // Scatter-add the output gradient back to the gathered rows; repeated indices accumulate.
     const rows = [...dd.slice(0, axis), count, ...dd.slice(axis + 1)];
     const upd = c.e.reshape(c.dy[0]!, rows);

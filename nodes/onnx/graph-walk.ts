@@ -1,7 +1,8 @@
-// Graph traversal shared by the autodiff and the LoRA rewriter: node order and pruning.
+// Graph traversal shared by the autodiff, the LoRA rewriter and the loss: node order, pruning,
+// and extending an existing graph through a GraphBuilder.
 // ONNX says graphs should be topologically sorted, but rewriters (ours included) append
 // nodes anywhere, so every consumer sorts before it walks.
-import type { onnx } from "./graph.js";
+import type { GraphBuilder, onnx } from "./graph.js";
 
 /** Nodes in an order where every producer precedes its consumers (stable for sorted input). */
 export function toposort(nodes: readonly onnx.INodeProto[], available: Iterable<string>): onnx.INodeProto[] {
@@ -31,6 +32,18 @@ export function toposort(nodes: readonly onnx.INodeProto[], available: Iterable<
 /** Names produced or provided before any node runs: graph inputs and initializers. */
 export function sourceNames(graph: onnx.IGraphProto): Set<string> {
   return new Set([...(graph.input ?? []).map((v) => v.name!), ...(graph.initializer ?? []).map((t) => t.name!)]);
+}
+
+/** Every name the graph already uses (inputs, initializers, node names, node outputs): what a builder extending it must reserve. */
+export function usedNames(graph: onnx.IGraphProto): string[] {
+  return [...sourceNames(graph), ...(graph.node ?? []).flatMap((n) => [n.name ?? "", ...(n.output ?? [])])];
+}
+
+/** Appends what a builder made (nodes, initializers, inputs) to the graph. */
+export function appendBuilt(graph: onnx.IGraphProto, g: GraphBuilder): void {
+  graph.node = [...(graph.node ?? []), ...g.nodes];
+  graph.initializer = [...(graph.initializer ?? []), ...g.initializers];
+  graph.input = [...(graph.input ?? []), ...g.inputs];
 }
 
 /**

@@ -3,15 +3,16 @@
 // initializers (inference). Keys follow diffusers/PEFT: unet.<module>.lora_A.weight [r,in],
 // unet.<module>.lora_B.weight [out,r], optional unet.<module>.alpha (scale alpha/r); conv layers
 // (LoCon) use A [r,in,kh,kw] and B [out,r,1,1].
+import { numel } from "../tensor.js";
 import type { LoraWeights } from "../values.js";
 import { GraphBuilder, attrValue, decodeModel, encodeModel, getAttr, modulePathOfNode, tensorProto, tensorToFloat32, type Attrs, type onnx } from "./graph.js";
-import { sourceNames } from "./graph-walk.js";
+import { appendBuilt, usedNames } from "./graph-walk.js";
 
 /** Attention projections of self- and cross-attention, the MuDI/DreamBooth default. */
 export const DEFAULT_LORA_TARGETS: readonly string[] = ["attn1.to_q", "attn1.to_k", "attn1.to_v", "attn1.to_out.0", "attn2.to_q", "attn2.to_k", "attn2.to_v", "attn2.to_out.0"];
 
 /** A module path matches a target when it equals it or ends with "." + target. */
-export function matchesTarget(module: string, targets: readonly string[]): boolean {
+function matchesTarget(module: string, targets: readonly string[]): boolean {
   return targets.some((t) => module === t || module.endsWith(`.${t}`));
 }
 
@@ -21,9 +22,10 @@ export const loraKeys = (module: string) => ({
   alpha: `unet.${module}.alpha`,
 });
 
-/** The module path of a PEFT key ("unet.X.lora_A.weight" -> "X"), or undefined for other keys. */
-export function moduleOfKey(key: string): string | undefined {
-  return /^unet\.(.+)\.(lora_A\.weight|lora_B\.weight|alpha)$/.exec(key)?.[1];
+/** A PEFT key split into module path and part ("unet.X.lora_A.weight" -> X, "lora_A.weight"), or undefined for other keys. */
+export function parsePeftKey(key: string): { module: string; part: "lora_A.weight" | "lora_B.weight" | "alpha" } | undefined {
+  const m = /^unet\.(.+)\.(lora_A\.weight|lora_B\.weight|alpha)$/.exec(key);
+  return m ? { module: m[1]!, part: m[2] as "lora_A.weight" | "lora_B.weight" | "alpha" } : undefined;
 }
 
 /**
@@ -128,7 +130,7 @@ export function injectLora(
   const sites = findLoraSites(graph, targets);
   if (!sites.length) throw new Error(`LoRA: no MatMul or Conv in the graph matches the targets ${targets.join(", ")}`);
   const g = new GraphBuilder();
-  g.reserve([...sourceNames(graph), ...(graph.node ?? []).flatMap((n) => [n.name ?? "", ...(n.output ?? [])])]);
+  g.reserve(usedNames(graph));
   const params: LoraParam[] = [];
   for (const site of sites) {
     const r = typeof rank === "number" ? rank : rank(site.module);
@@ -145,9 +147,7 @@ export function injectLora(
     site.node.output![0] = base;
     g.op1("Add", [base, loraBranch(g, site, site.node.input![0]!, keys, a / r, scope)], {}, { name: `${scope}/lora/Add`, output: y });
   }
-  graph.node = [...(graph.node ?? []), ...g.nodes];
-  graph.initializer = [...(graph.initializer ?? []), ...g.initializers];
-  graph.input = [...(graph.input ?? []), ...g.inputs];
+  appendBuilt(graph, g);
   return { model: copy, params };
 }
 
@@ -165,7 +165,7 @@ export interface LoraModule {
 
 /** Per module: A, B and the scale alpha/r, read from PEFT-keyed tensors. */
 export function loraModules(lora: LoraWeights): Map<string, LoraModule> {
-  const modules = new Set(Object.keys(lora.tensors).map(moduleOfKey).filter((m): m is string => !!m));
+  const modules = new Set(Object.keys(lora.tensors).flatMap((k) => parsePeftKey(k)?.module ?? []));
   const out = new Map<string, LoraModule>();
   for (const module of modules) {
     const k = loraKeys(module);
@@ -184,7 +184,7 @@ export function loraModules(lora: LoraWeights): Map<string, LoraModule> {
 
 /** Adds s * B A into a weight laid out as `site` stores it. */
 function addLowRank(w: Float32Array, site: LoraSite, m: LoraModule, s: number): void {
-  const k = m.kernel.reduce((x, y) => x * y, 1);
+  const k = numel(m.kernel);
   // delta[o][i][kk] = s * sum_r B[o][r] * A[r][i][kk]; a linear weight is [in,out] (or [out,in] transposed).
   for (let o = 0; o < m.outF; o++) {
     for (let i = 0; i < m.inF; i++) {
@@ -205,17 +205,18 @@ function addLowRank(w: Float32Array, site: LoraSite, m: LoraModule, s: number): 
 export function foldLoras(model: onnx.IModelProto, loras: readonly { lora: LoraWeights; strength: number }[]): onnx.IModelProto {
   const copy = decodeModel(encodeModel(model));
   const graph = copy.graph!;
-  const modules = [...new Set(loras.flatMap(({ lora }) => [...loraModules(lora).keys()]))];
-  const sites = new Map(findLoraSites(graph, modules).map((s) => [s.module, s]));
+  const parsed = loras.map(({ lora, strength }) => ({ lora, strength, modules: loraModules(lora) }));
+  const allModules = [...new Set(parsed.flatMap((p) => [...p.modules.keys()]))];
+  const sites = new Map(findLoraSites(graph, allModules).map((s) => [s.module, s]));
   const inits = new Map((graph.initializer ?? []).map((t, i) => [t.name!, i]));
   const updated = new Map<string, Float32Array>();
-  for (const { lora, strength } of loras) {
-    for (const [module, m] of loraModules(lora)) {
+  const shape = (inF: number, outF: number, kernel: readonly number[]) => `${inF}->${outF}${kernel.length ? ` kernel ${kernel.join("x")}` : ""}`;
+  for (const { lora, strength, modules } of parsed) {
+    for (const [module, m] of modules) {
       const site = sites.get(module);
       if (!site) throw new Error(`LoRA ${lora.name}: no MatMul or Conv for module ${module} in the UNet (node names must carry diffusers module paths)`);
-      const shape = (x: { inFeatures?: number; inF?: number; outFeatures?: number; outF?: number; kernel: readonly number[] }) => `${x.inF ?? x.inFeatures}->${x.outF ?? x.outFeatures}${x.kernel.length ? ` kernel ${x.kernel.join("x")}` : ""}`;
       if (m.inF !== site.inFeatures || m.outF !== site.outFeatures || m.kernel.join() !== site.kernel.join()) {
-        throw new Error(`LoRA ${lora.name}: ${module} is ${shape(m)} but the UNet layer is ${shape(site)}`);
+        throw new Error(`LoRA ${lora.name}: ${module} is ${shape(m.inF, m.outF, m.kernel)} but the UNet layer is ${shape(site.inFeatures, site.outFeatures, site.kernel)}`);
       }
       const w = updated.get(site.weight) ?? tensorToFloat32(graph.initializer![inits.get(site.weight)!]!).slice();
       addLowRank(w, site, m, strength * m.scale);

@@ -10,7 +10,7 @@ import { basename, dirname, join } from "node:path";
 import { decodeModel, encodeModel, type onnx } from "./graph.js";
 
 /** External data files the model refers to (relative locations). */
-export function externalDataLocations(model: onnx.IModelProto): string[] {
+function externalDataLocations(model: onnx.IModelProto): string[] {
   const locations = new Set<string>();
   for (const t of model.graph?.initializer ?? []) {
     for (const e of t.externalData ?? []) if (e.key === "location" && e.value) locations.add(e.value);

@@ -11,6 +11,7 @@
 import * as ort from "onnxruntime-node";
 import { DataType, decodeModel, encodeModel, tensorToFloat32, tensorToInt64, type onnx } from "./graph.js";
 import { writeModelInto, writeTempModel } from "./model-file.js";
+import { numel } from "../tensor.js";
 
 export interface StaticTensor {
   readonly dims: readonly number[];
@@ -51,7 +52,7 @@ function fromOrt(t: ort.Tensor): StaticTensor {
 function fromInitializer(t: onnx.ITensorProto): StaticTensor {
   const dims = (t.dims ?? []).map(Number);
   const dtype = PROTO_DTYPE[t.dataType ?? 0] ?? `proto-type-${t.dataType}`;
-  const n = dims.reduce((a, b) => a * b, 1);
+  const n = numel(dims);
   if (dtype === "int64" && n <= SMALL) return { dims, dtype, values: tensorToInt64(t) };
   if (dtype === "float32" && n <= SMALL) return { dims, dtype, values: Array.from(tensorToFloat32(t)) };
   if (dtype === "int32" && n <= SMALL && t.rawData?.length) {

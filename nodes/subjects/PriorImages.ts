@@ -4,7 +4,7 @@ import { z } from "zod";
 import { checkAborted, defineNode, NodeInputError } from "../../server/contract.js";
 import { encodePng } from "../image/codec.js";
 import { generate } from "../generation/generate.js";
-import { SAMPLER_WIDGETS } from "../generation/widgets.js";
+import { SAMPLER_WIDGETS, SEED } from "../generation/widgets.js";
 import { detectWithModel } from "./owlv2.js";
 import { makePriorSubject, PRIOR_NEGATIVE, PRIOR_PROMPT, priorPrompt } from "./prior.js";
 import { loadSam, segment } from "./sam.js";
@@ -23,7 +23,7 @@ export const PriorImages = defineNode({
   widgets: z.object({
     className: z.string().min(1).default("monster toy").describe('The class, e.g. "monster toy" (also the detector query)'),
     count: z.number().int().min(1).max(200).default(10).describe("Number of class images (the authors used 50)"),
-    seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0).describe("Image i, try t uses seed + i * maxTries + t"),
+    seed: SEED.describe("Image i, try t uses seed + i * maxTries + t"),
     width: z.number().int().min(64).max(2048).multipleOf(32).default(1024).describe("Image width"),
     height: z.number().int().min(64).max(2048).multipleOf(32).default(1024).describe("Image height"),
     negative: z.string().default(PRIOR_NEGATIVE).describe("Negative prompt (the authors' prior script)"),

@@ -28,6 +28,26 @@ export function growBox(box: BoxPrompt, image: { width: number; height: number }
   };
 }
 
+/** One photo through the authors' rule: exactly one box, grown, segmented by SAM into a non-empty mask. */
+export type SingleBoxMask =
+  | { readonly ok: true; readonly box: Box; readonly prompt: BoxPrompt; readonly sam: SamResult }
+  /** `box` is set when detection passed and SAM's mask was empty. */
+  | { readonly ok: false; readonly reason: string; readonly box?: Box; readonly prompt?: BoxPrompt; readonly samScore?: number };
+
+export async function maskFromSingleBox(
+  image: RgbImage,
+  query: string,
+  settings: { readonly threshold: number; readonly grow: number },
+  deps: Pick<AutoMaskDeps, "detect" | "segment">,
+): Promise<SingleBoxMask> {
+  const verdict = singleBox(await deps.detect(image, [query]), settings.threshold);
+  if (!verdict.ok) return verdict;
+  const prompt = growBox(verdict.box, image, settings.grow);
+  const sam = await deps.segment(image, prompt);
+  if (!sam.mask.data.some((v) => v > 0)) return { ok: false, reason: "SAM returned an empty mask", box: verdict.box, prompt, samScore: sam.score };
+  return { ok: true, box: verdict.box, prompt, sam };
+}
+
 export interface ImageResult {
   readonly subject: number;
   readonly image: number;
@@ -78,18 +98,14 @@ export async function autoMask(
       if (masks[ii] && !settings.redo) {
         result = { subject: si, image: ii, file, status: "kept", reason: "already has a mask", hasMask: true };
       } else {
-        const verdict = singleBox(await deps.detect(image, [query]), settings.threshold);
-        if (!verdict.ok) {
-          result = { subject: si, image: ii, file, status: "failed", reason: `"${query}": ${verdict.reason}`, hasMask: masks[ii] !== undefined };
+        const m = await maskFromSingleBox(image, query, settings, deps);
+        if (m.ok) {
+          masks[ii] = m.sam.mask;
+          result = { subject: si, image: ii, file, status: "masked", box: m.box, prompt: m.prompt, samScore: m.sam.score, hasMask: true };
+        } else if (m.box) {
+          result = { subject: si, image: ii, file, status: "failed", reason: m.reason, box: m.box, prompt: m.prompt, samScore: m.samScore, hasMask: masks[ii] !== undefined };
         } else {
-          const prompt = growBox(verdict.box, image, settings.grow);
-          const sam = await deps.segment(image, prompt);
-          if (!sam.mask.data.some((v) => v > 0)) {
-            result = { subject: si, image: ii, file, status: "failed", reason: "SAM returned an empty mask", box: verdict.box, prompt, samScore: sam.score, hasMask: masks[ii] !== undefined };
-          } else {
-            masks[ii] = sam.mask;
-            result = { subject: si, image: ii, file, status: "masked", box: verdict.box, prompt, samScore: sam.score, hasMask: true };
-          }
+          result = { subject: si, image: ii, file, status: "failed", reason: `"${query}": ${m.reason}`, hasMask: masks[ii] !== undefined };
         }
       }
       results.push(result);

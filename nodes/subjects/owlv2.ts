@@ -12,7 +12,7 @@ import type { SessionProvider } from "../../server/contract.js";
 import { resizeImage } from "../image/codec.js";
 import { loadClipTokenizer } from "../models/tokenizer.js";
 import type { Box, ModelRef, RgbImage } from "../values.js";
-import { checkInputs, floatInput, floatOutput, intInput } from "../onnx/session-io.js";
+import { checkInputs, floatInput, floatOutput, hasInput, intInput } from "../onnx/session-io.js";
 
 export interface OwlConfig {
   /** Side of the square the model sees (960 for OWLv2 base). */
@@ -204,7 +204,7 @@ export async function detect(
     attention_mask: intInput(session, "attention_mask", mask, [queries.length, L]),
     pixel_values: floatInput(session, "pixel_values", await owlPixelValues(image, config), [1, 3, config.size, config.size]),
   };
-  for (const name of Object.keys(feeds)) if (!session.inputNames.includes(name)) delete feeds[name];
+  for (const name of Object.keys(feeds)) if (!hasInput(session, name)) delete feeds[name];
   checkInputs(session, feeds, "OWLv2");
   const out = await session.run(feeds);
   return owlBoxes(floatOutput(out, "logits", "OWLv2"), floatOutput(out, "pred_boxes", "OWLv2"), image, threshold, options);

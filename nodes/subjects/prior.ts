@@ -4,7 +4,7 @@
 // (Their script meant to stop after 10 failed tries but silently kept the last image; here the
 // image is kept without a mask and reported, so one hard class does not lose the others.)
 import type { Box, Mask, RgbImage, Subject } from "../values.js";
-import { growBox, singleBox } from "./auto-mask.js";
+import { maskFromSingleBox } from "./auto-mask.js";
 import type { BoxPrompt, SamResult } from "./sam.js";
 
 export const PRIOR_PROMPT = "a photo of a {class}, simple background, full body view, award winning photography, highly detailed";
@@ -60,17 +60,12 @@ export async function makePriorSubject(settings: PriorSettings, deps: PriorDeps)
     for (let t = 0; t < settings.maxTries; t++) {
       const seed = priorSeed(settings.seed, i, t, settings.maxTries);
       const image = await deps.generate(seed);
-      const verdict = singleBox(await deps.detect(image, [query]), settings.threshold);
-      if (!verdict.ok) {
-        kept = { image, seed, reason: verdict.reason, tries: t + 1 };
+      const m = await maskFromSingleBox(image, query, settings, deps);
+      if (!m.ok) {
+        kept = { image, seed, reason: m.reason, tries: t + 1 };
         continue;
       }
-      const sam = await deps.segment(image, growBox(verdict.box, image, settings.grow));
-      if (!sam.mask.data.some((v) => v > 0)) {
-        kept = { image, seed, reason: "SAM returned an empty mask", tries: t + 1 };
-        continue;
-      }
-      kept = { image, mask: sam.mask, seed, tries: t + 1 };
+      kept = { image, mask: m.sam.mask, seed, tries: t + 1 };
       break;
     }
     images.push(kept!.image);

@@ -4,6 +4,7 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { parseSafetensors, writeSafetensors } from "../models/safetensors.js";
+import { numel } from "../tensor.js";
 import type { AdamWState } from "./adamw.js";
 
 export interface CheckpointStore {
@@ -60,7 +61,7 @@ export function decodeCheckpoint(
   if (metadata.format !== FORMAT) throw new Error(`${source}: format is ${metadata.format ?? "missing"}, expected ${FORMAT}`);
   const params: Record<string, Float32Array> = {}, m: Record<string, Float32Array> = {}, v: Record<string, Float32Array> = {};
   for (const { key, dims } of layout) {
-    const n = dims.reduce((a, b) => a * b, 1);
+    const n = numel(dims);
     const p = tensors[key], pm = tensors[`optimizer.m.${key}`], pv = tensors[`optimizer.v.${key}`];
     if (!p || !pm || !pv || p.data.length !== n) throw new Error(`${source} does not match this training setup (${key} missing or of another size); change the checkpoint name or turn resume off`);
     params[key] = p.data;

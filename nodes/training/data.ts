@@ -31,7 +31,7 @@ export interface DataOptions {
 export const priorPrompt = (className: string): string => `a photo of a ${className}, simple background, full body view, award winning photography, highly detailed`;
 
 /** Centre square crop, resized to size x size (diffusers' Resize + CenterCrop). */
-export async function squareImage(image: RgbImage, size: number): Promise<RgbImage> {
+async function squareImage(image: RgbImage, size: number): Promise<RgbImage> {
   const side = Math.min(image.width, image.height);
   const x0 = Math.floor((image.width - side) / 2), y0 = Math.floor((image.height - side) / 2);
   const crop = new Uint8Array(side * side * 3);

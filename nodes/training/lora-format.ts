@@ -8,7 +8,7 @@
 // Kohya's SDXL trainer (sd-scripts) names modules after Stability's original UNet instead
 // (lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_q): those map block by block.
 import type { Tensor } from "../tensor.js";
-import { loraKeys } from "../onnx/lora.js";
+import { loraKeys, parsePeftKey } from "../onnx/lora.js";
 
 export type LoraKeyStyle = "peft" | "kohya";
 type Tensors = Readonly<Record<string, Tensor>>;
@@ -99,9 +99,9 @@ export const moduleToKohyaName = (module: string): string => `lora_unet_${module
 export function toKohyaKeys(peft: Tensors): Record<string, Tensor> {
   const out: Record<string, Tensor> = {};
   for (const [key, t] of Object.entries(peft)) {
-    const m = /^unet\.(.+)\.(lora_A\.weight|lora_B\.weight|alpha)$/.exec(key);
-    if (!m) throw new Error(`LoRA key "${key}" is not a diffusers/PEFT UNet key (unet.<module>.lora_A.weight|lora_B.weight|alpha)`);
-    const [, module, part] = m as unknown as [string, string, string];
+    const parsed = parsePeftKey(key);
+    if (!parsed) throw new Error(`LoRA key "${key}" is not a diffusers/PEFT UNet key (unet.<module>.lora_A.weight|lora_B.weight|alpha)`);
+    const { module, part } = parsed;
     const suffix = part === "lora_A.weight" ? "lora_down.weight" : part === "lora_B.weight" ? "lora_up.weight" : "alpha";
     out[`${moduleToKohyaName(module)}.${suffix}`] = t;
     const alphaKey = loraKeys(module).alpha;
@@ -115,7 +115,7 @@ type ReadStyle = LoraKeyStyle | "diffusers-old" | "peft-native";
 /** The PEFT key of one file key and the style it is written in, or undefined for non-UNet-LoRA keys. */
 function peftKeyOf(key: string, knownModules?: readonly string[]): { key: string; style: ReadStyle } | undefined {
   let m: RegExpExecArray | null;
-  if (/^unet\.(.+)\.(lora_A\.weight|lora_B\.weight|alpha)$/.test(key)) return { key, style: "peft" };
+  if (parsePeftKey(key)) return { key, style: "peft" };
   if ((m = /^base_model\.model\.(.+)\.(lora_A|lora_B)(?:\.default)?\.weight$/.exec(key))) return { key: `unet.${m[1]}.${m[2]}.weight`, style: "peft-native" };
   if ((m = /^unet\.(.+)\.lora\.(down|up)\.weight$/.exec(key))) return { key: `unet.${m[1]}.${m[2] === "down" ? "lora_A" : "lora_B"}.weight`, style: "diffusers-old" };
   if ((m = /^lora_unet_(.+)\.(lora_down\.weight|lora_up\.weight|alpha)$/.exec(key))) {

@@ -4,6 +4,7 @@
 import * as ort from "onnxruntime-node";
 import { buildGradientModel, defaultGradName } from "../onnx/autodiff.js";
 import { GraphBuilder, type onnx } from "../onnx/graph.js";
+import { appendBuilt, usedNames } from "../onnx/graph-walk.js";
 import { injectLora, type InjectedLora } from "../onnx/lora.js";
 import { numel } from "../tensor.js";
 import { probeStaticInfo, type ProbeSessionOpener } from "../onnx/static-info.js";
@@ -22,7 +23,7 @@ export function appendWeightedMse(model: onnx.IModelProto, prediction: string): 
   if (!out) throw new Error(`loss: the model has no output "${prediction}"`);
   const dims = out.type?.tensorType?.shape?.dim ?? [];
   const g = new GraphBuilder();
-  g.reserve([...(graph.node ?? []).flatMap((n) => [n.name ?? "", ...(n.output ?? [])]), ...(graph.initializer ?? []).map((t) => t.name!)]);
+  g.reserve(usedNames(graph));
   g.inputs.push({ name: TARGET, type: out.type });
   const batch = Number(dims[0]?.dimValue ?? 0);
   g.input(LOSS_WEIGHT, "float32", [batch > 0 ? batch : (dims[0]?.dimParam ?? "batch_size")]);
@@ -31,9 +32,7 @@ export function appendWeightedMse(model: onnx.IModelProto, prediction: string): 
   const weighted = g.op1("Mul", [g.op1("Mul", [diff, diff], {}, { name: "loss/Square" }), w], {}, { name: "loss/Weighted" });
   // ReduceMean without axes reduces every axis in all opsets from 13 on.
   g.op1("ReduceMean", [weighted], { keepdims: 0 }, { name: "loss/ReduceMean", output: LOSS });
-  graph.node = [...(graph.node ?? []), ...g.nodes];
-  graph.initializer = [...(graph.initializer ?? []), ...g.initializers];
-  graph.input = [...(graph.input ?? []), ...g.inputs];
+  appendBuilt(graph, g);
   graph.output = [{ name: LOSS }, ...(graph.output ?? [])];
   return model;
 }

@@ -214,7 +214,7 @@ function timestepFeed(graph: onnx.IGraphProto, batch: number): { perItem: boolea
 }
 
 /** Gradient clipping to maxGradNorm, then AdamW; returns the gradient norm before clipping. */
-export function optimizerStep(params: Record<string, Float32Array>, grads: Record<string, Float32Array>, state: AdamWState, opts: AdamWConfig & { maxGradNorm: number }): number {
+function optimizerStep(params: Record<string, Float32Array>, grads: Record<string, Float32Array>, state: AdamWState, opts: AdamWConfig & { maxGradNorm: number }): number {
   const norm = clipGradNorm(grads, opts.maxGradNorm);
   adamwStep(params, grads, state, opts);
   return norm;

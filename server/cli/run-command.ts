@@ -5,7 +5,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import type { z } from "zod";
-import { GRAPH_TEXT_KEYWORD, isPng, readPngText } from "../../nodes/image/png-chunks.js";
+import { GRAPH_TEXT_KEYWORD, graphTextFromPng, isPng } from "../../nodes/image/png-chunks.js";
 import type { NodeDisplay } from "../contract.js";
 import type { ValidationError } from "../graph/plan.js";
 import { GraphFormatError, parseGraphDocument, type GraphDocument } from "../graph/schema.js";
@@ -56,7 +56,7 @@ export async function runCommand(argv: string[], out: (text: string) => void = (
     return 2;
   }
   const runtime = await createRuntime({
-    dataDir: values.data ?? path.resolve("data"),
+    dataDir: values.data,
     ...(values.out ? { outputsDir: values.out } : {}),
     device: parseDevice(values.device, "--device"),
   });
@@ -132,7 +132,7 @@ async function loadGraph(file: string): Promise<GraphDocument> {
   }
   try {
     if (isPng(bytes)) {
-      const text = readPngText(bytes)[GRAPH_TEXT_KEYWORD];
+      const text = graphTextFromPng(bytes);
       if (text === undefined) throw new InvalidGraph([{ node: null, message: `${file} carries no graph (no "${GRAPH_TEXT_KEYWORD}" text chunk); save it with mudi.SaveImage and embedGraph on` }]);
       return parseGraphDocument(JSON.parse(text));
     }

@@ -2,13 +2,16 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { createMudiServer, type MudiServer } from "../app.js";
+import { createMudiServer, DEFAULT_EDITOR_DIR, type MudiServer } from "../app.js";
+import { isLoopback } from "../http-guard.js";
 import { parseDevice } from "../models/sessions.js";
 import { REPO_ROOT } from "../runtime.js";
 import { createProgressReporter } from "./progress.js";
 
 export const DEFAULT_PORT = 8188;
 export const SERVE_USAGE = "usage: mudi serve [--port 8188] [--host 127.0.0.1] [--data DIR] [--device auto|cpu|cuda|webgpu]";
+
+const editorBuilt = () => existsSync(path.join(DEFAULT_EDITOR_DIR, "index.html"));
 
 export async function serveCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -23,7 +26,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const host = values.host ?? "127.0.0.1";
   let server: MudiServer;
   try {
-    server = await createMudiServer({ port, host, dataDir: values.data ?? path.resolve("data"), device: parseDevice(values.device, "--device") });
+    server = await createMudiServer({ port, host, dataDir: values.data, device: parseDevice(values.device, "--device") });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== "EADDRINUSE" && code !== "EACCES" && code !== "EADDRNOTAVAIL") throw e;
@@ -32,8 +35,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     return 1;
   }
   server.runtime.queue.subscribe({ event: createProgressReporter() }); // runs show in the terminal too
-  if (host !== "127.0.0.1" && host !== "localhost" && host !== "::1") process.stderr.write(`warning: listening on ${host}: anyone who can reach it can run graphs and read outputs\n`);
-  process.stderr.write(`MuDI Studio at ${server.url}${existsSync(path.join(REPO_ROOT, "editor", "dist", "index.html")) ? "" : " (editor not built: npm run build:editor)"}\n`);
+  if (!isLoopback(host)) process.stderr.write(`warning: listening on ${host}: anyone who can reach it can run graphs and read outputs\n`);
+  process.stderr.write(`MuDI Studio at ${server.url}${editorBuilt() ? "" : " (editor not built: npm run build:editor)"}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once("SIGINT", stop);
@@ -44,15 +47,13 @@ export async function serveCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** `mudi start`: what a fresh clone needs first (tiny models, the built editor), then serve on 8188. */
+/** `mudi start`: what a fresh clone needs first (tiny models, the editor built from its sources), then serve on 8188. */
 export async function startCommand(argv: string[]): Promise<number> {
   const { ensureTinyModels } = await import("../../models/recipe/index.js");
   const tiny = await ensureTinyModels();
   if (tiny.built) process.stderr.write(`built the tiny models in ${tiny.root}\n`);
-  if (!existsSync(path.join(REPO_ROOT, "editor", "dist", "index.html"))) {
-    process.stderr.write("building the editor (first start)...\n");
-    const { build } = await import("vite");
-    await build({ configFile: path.join(REPO_ROOT, "editor", "vite.config.ts"), logLevel: "warn" });
-  }
+  // Built on every start (about a second): a dist left from before a `git pull` would serve a stale editor.
+  const { build } = await import("vite");
+  await build({ configFile: path.join(REPO_ROOT, "editor", "vite.config.ts"), logLevel: "warn" });
   return serveCommand(argv);
 }

@@ -6,7 +6,7 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { NodeInputError, type NodeDisplay } from "../contract.js";
 import type { Plan, PlannedNode } from "../graph/plan.js";
 import type { RunError, RunEvent } from "../runs/events.js";
-import type { OutputCache } from "./cache.js";
+import type { CachedNode, OutputCache } from "./cache.js";
 import { createNodeContext, inputPathOf, type RunSinks, type RuntimeServices } from "./context.js";
 import { nodeSignature } from "./signature.js";
 
@@ -25,10 +25,8 @@ export interface ExecuteOptions {
 
 export type FinishedEvent = Extract<RunEvent, { type: "finished" }>;
 
-interface Done {
+interface Done extends CachedNode {
   signature: string;
-  outputs: Record<string, unknown>;
-  display: NodeDisplay;
 }
 
 export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<FinishedEvent> {

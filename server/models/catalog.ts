@@ -6,7 +6,7 @@
 import { readdir, stat } from "node:fs/promises";
 import { basename, delimiter, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { checkFolder, checkLora, classifyFolder, type FolderCheck } from "./layouts.js";
+import { checkFolder, checkLora, classifyFolder, isDir, type FolderCheck } from "./layouts.js";
 import { readOnnxSignature, type OnnxSignature } from "./onnx-signature.js";
 import type { ModelCatalog, ModelEntry, ModelKind } from "./types.js";
 
@@ -25,10 +25,6 @@ export function defaultModelRoots(env: NodeJS.ProcessEnv = process.env): string[
 
 /** Tiny folder name -> its entry name (the SAM without input_boxes needs its own). */
 const TINY_NAMES: Record<string, string> = { "sam-points": "tiny-points" };
-
-async function isDir(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isDirectory(), () => false);
-}
 
 async function list(dir: string): Promise<{ dirs: string[]; files: string[] }> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);

@@ -48,6 +48,11 @@ export function parseDevice(value: string | undefined, source: string): Device |
   throw new Error(`${source} is "${value}"; expected one of ${DEVICES.join(", ")}`);
 }
 
+/** The device when nobody named one: MUDI_DEVICE, else "auto". */
+export function deviceFromEnv(): Device {
+  return parseDevice(process.env.MUDI_DEVICE, "MUDI_DEVICE") ?? "auto";
+}
+
 /** Why an accelerator could not start, per process; absent = not tried yet or working. */
 const acceleratorState = new Map<Accelerator, { ok: true } | { ok: false; reason: string }>();
 
@@ -130,7 +135,7 @@ export async function createSession(path: string, requested: Device): Promise<Lo
 }
 
 function fallbackText(requested: Device, skipped: string[]): string {
-  return `${requested === "auto" ? "auto" : requested} requested, running on CPU: ${skipped.join("; ")}`;
+  return `${requested} requested, running on CPU: ${skipped.join("; ")}`;
 }
 
 /** Bytes a model will occupy, estimated from its file and external data beside it. */
@@ -155,7 +160,7 @@ interface CacheEntry {
 export function createSessionProvider(opts: SessionProviderOptions = {}): ManagedSessionProvider {
   const envBudget = Number(process.env.MUDI_SESSION_BUDGET_MB);
   const budgetBytes = opts.budgetBytes ?? (envBudget > 0 ? envBudget * 2 ** 20 : Math.floor(totalmem() / 2));
-  const defaultDevice = opts.defaultDevice ?? parseDevice(process.env.MUDI_DEVICE, "MUDI_DEVICE") ?? "auto";
+  const defaultDevice = opts.defaultDevice ?? deviceFromEnv();
   const derivedRoot = opts.derivedDir ?? join(tmpdir(), `mudi-derived-${process.pid}`);
   const log = opts.log ?? (() => undefined);
   const cache = new Map<string, CacheEntry>();

@@ -78,7 +78,7 @@ export class RunQueue {
 
   /** Resolves with the run's finished event (for the CLI, DELETE and tests); undefined for unknown runs. */
   whenFinished(runId: string): Promise<FinishedEvent> | undefined {
-    return (this.find(runId) ?? this.history.find((r) => r.info.id === runId))?.finished;
+    return this.find(runId)?.finished;
   }
 
   /** Cancels a queued or running run; false when it is unknown or already over. */
@@ -96,7 +96,7 @@ export class RunQueue {
   }
 
   get(runId: string): RunInfo | undefined {
-    return (this.find(runId) ?? this.history.find((r) => r.info.id === runId))?.info;
+    return this.find(runId)?.info;
   }
 
   /** Queued runs in order, and the running plus finished ones, newest first. */
@@ -123,8 +123,10 @@ export class RunQueue {
     }
   }
 
-  private find(runId: string): QueuedRun | undefined {
-    return this.current?.info.id === runId ? this.current : this.waiting.find((r) => r.info.id === runId);
+  /** The running, a queued or a finished run. */
+  private find(runId: string): Pick<QueuedRun, "info" | "finished"> | undefined {
+    if (this.current?.info.id === runId) return this.current;
+    return this.waiting.find((r) => r.info.id === runId) ?? this.history.find((r) => r.info.id === runId);
   }
 
   private async pump(): Promise<void> {

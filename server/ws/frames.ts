@@ -1,5 +1,6 @@
 // Binary preview frames: uint32 big-endian header length, a UTF-8 JSON header naming the run,
-// node and MIME type, then the image bytes. The editor decodes the same layout.
+// node and MIME type, then the image bytes. Browser-safe decoding: the editor reads frames with
+// decodePreviewFrame too.
 export interface PreviewHeader {
   runId: string;
   nodeId: string;
@@ -17,9 +18,9 @@ export function encodePreviewFrame(header: PreviewHeader, bytes: Uint8Array): Bu
 
 export function decodePreviewFrame(frame: Uint8Array): { header: PreviewHeader; bytes: Uint8Array } {
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  if (frame.byteLength < 4) throw new Error("preview frame shorter than its 4-byte header length");
+  if (frame.byteLength < 4) throw new Error(`preview frame of ${frame.byteLength} bytes has no header length`);
   const n = view.getUint32(0, false);
-  if (4 + n > frame.byteLength) throw new Error(`preview frame header length ${n} exceeds the frame (${frame.byteLength} bytes)`);
+  if (4 + n > frame.byteLength) throw new Error(`preview frame header of ${n} bytes overruns the ${frame.byteLength}-byte frame`);
   const header = JSON.parse(new TextDecoder().decode(frame.subarray(4, 4 + n))) as PreviewHeader;
   return { header, bytes: frame.subarray(4 + n) };
 }

@@ -4,10 +4,13 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocket, WebSocketServer } from "ws";
+import type { PreviewEvent } from "../runs/events.js";
 import type { RunQueue } from "../runs/queue.js";
 import { encodePreviewFrame } from "./frames.js";
 
 const PING_MS = 30_000;
+
+const frameOf = (p: PreviewEvent) => encodePreviewFrame({ runId: p.runId, nodeId: p.nodeId, mime: p.mime }, p.bytes);
 
 export interface WsHub {
   clients(): number;
@@ -39,7 +42,7 @@ export function attachWsHub(server: Server, queue: RunQueue, refuse: (req: Incom
     ws.on("pong", () => alive.set(ws, true));
     ws.on("error", () => ws.terminate());
     ws.send(JSON.stringify({ type: "state", runs: queue.active() }));
-    for (const p of queue.previews()) sendPreview(ws, encodePreviewFrame({ runId: p.runId, nodeId: p.nodeId, mime: p.mime }, p.bytes));
+    for (const p of queue.previews()) sendPreview(ws, frameOf(p));
   });
 
   const broadcast = (data: string) => {
@@ -67,7 +70,7 @@ export function attachWsHub(server: Server, queue: RunQueue, refuse: (req: Incom
   const unsubscribe = queue.subscribe({
     event: (e) => broadcast(JSON.stringify(e)),
     preview: (f) => {
-      const frame = encodePreviewFrame({ runId: f.runId, nodeId: f.nodeId, mime: f.mime }, f.bytes);
+      const frame = frameOf(f);
       for (const ws of wss.clients) if (ws.readyState === WebSocket.OPEN) sendPreview(ws, frame);
     },
   });

@@ -2,8 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { encodePng } from "../../nodes/image/codec.js";
 import { addPngText, asciiJson } from "../../nodes/image/png-text.js";
-import { GRAPH_TEXT_KEYWORD as GRAPH_KEYWORD } from "../../nodes/image/png-chunks.js";
-import { graphTextFromPng } from "../../editor/src/png-graph.js";
+import { GRAPH_TEXT_KEYWORD as GRAPH_KEYWORD, graphTextFromPng } from "../../nodes/image/png-chunks.js";
 
 const doc = {
   format: "mudi-graph",

@@ -12,6 +12,7 @@ import { LoadPipeline } from "../../nodes/models/LoadPipeline.js";
 import { LoadSegmenter } from "../../nodes/models/LoadSegmenter.js";
 import { loadClipTokenizer } from "../../nodes/models/tokenizer.js";
 import { readSafetensors } from "../../nodes/models/safetensors.js";
+import { numel } from "../../nodes/tensor.js";
 import type { ModelRef, SdxlPipelineRef } from "../../nodes/values.js";
 import { ensureTinyModels, type TinyModels } from "../helpers/tiny.js";
 import { nodeContext, type TestContext } from "./context.js";
@@ -23,7 +24,7 @@ beforeAll(async () => {
   ctx = nodeContext([dirname(tiny.root)]);
 });
 
-const f32 = (dims: number[], f: (i: number) => number = (i) => Math.sin(i * 0.37)) => new ort.Tensor("float32", Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => f(i)), dims);
+const f32 = (dims: number[], f: (i: number) => number = (i) => Math.sin(i * 0.37)) => new ort.Tensor("float32", Float32Array.from({ length: numel(dims) }, (_, i) => f(i)), dims);
 const json = async (path: string) => JSON.parse(await readFile(path, "utf8"));
 const meta = (s: LoadedSession, name: string) => s.session.inputMetadata.find((m) => m.name === name) as { name: string; type: string; shape: readonly (number | string)[] };
 

@@ -2,12 +2,12 @@
 import { describe, expect, it } from "vitest";
 import { DataType } from "../../nodes/onnx/graph.js";
 import { GRAD_RULES } from "../../nodes/onnx/grad-rules.js";
+import { numel } from "../../nodes/tensor.js";
 import { gradCheck, type CheckInput } from "./gradcheck.js";
 
 const TOL = 3e-4;
-const n = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
 /** Values kept away from 0 (for Div, Log, Sqrt, Pow bases, Relu's kink). */
-const away = (dims: number[], lo = 0.5, seed = 1) => Array.from({ length: n(dims) }, (_, i) => (lo + ((i * 7919 + seed * 104729) % 97) / 97) * (i % 2 && lo < 0 ? -1 : 1));
+const away = (dims: number[], lo = 0.5, seed = 1) => Array.from({ length: numel(dims) }, (_, i) => (lo + ((i * 7919 + seed * 104729) % 97) / 97) * (i % 2 && lo < 0 ? -1 : 1));
 const f = (name: string, dims: number[], extra: Partial<CheckInput> = {}): CheckInput => ({ name, dims, ...extra });
 
 const covered = new Set<string>();

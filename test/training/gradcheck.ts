@@ -6,6 +6,7 @@ import { GraphBuilder, encodeModel, type DataTypeName, type onnx } from "../../n
 import { buildGradientModel, defaultGradName } from "../../nodes/onnx/autodiff.js";
 import { probeStaticInfo } from "../../nodes/onnx/static-info.js";
 import { createRng } from "../../nodes/random.js";
+import { numel } from "../../nodes/tensor.js";
 
 export interface CheckInput {
   name: string;
@@ -61,7 +62,7 @@ export async function gradCheck(
   const g = new GraphBuilder("check");
   const { inputs, outputs } = build(g);
   for (const i of inputs) g.input(i.name, i.dtype ?? "float32", i.dims);
-  const values = new Map(inputs.map((i) => [i.name, Float64Array.from(i.data ?? Array.from({ length: i.dims.reduce((a, b) => a * b, 1) }, () => rng.normal()))]));
+  const values = new Map(inputs.map((i) => [i.name, Float64Array.from(i.data ?? Array.from({ length: numel(i.dims) }, () => rng.normal()))]));
   const feeds = () => Object.fromEntries(inputs.map((i) => [i.name, ortTensor(i, values.get(i.name)!)]));
 
   // Probe output shapes first, then append the random linear loss.
@@ -70,7 +71,7 @@ export async function gradCheck(
   const shapes = await probeStaticInfo(forward, feeds());
   const terms = outputs.map((o) => {
     const dims = [...shapes.get(o)!.dims];
-    const r = g.f32(g.fresh("R"), dims, Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => rng.normal()));
+    const r = g.f32(g.fresh("R"), dims, Array.from({ length: numel(dims) }, () => rng.normal()));
     return g.op1("ReduceSum", [g.op1("Mul", [o, r])], { keepdims: 0 });
   });
   const loss = terms.length === 1 ? terms[0]! : g.op1("Sum", terms);

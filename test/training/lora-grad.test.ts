@@ -9,6 +9,7 @@ import { readSafetensors, writeSafetensors } from "../../nodes/models/safetensor
 import { decodeModel, encodeModel } from "../../nodes/onnx/graph.js";
 import { DEFAULT_LORA_TARGETS, findLoraSites, injectLora, loraKeys, loraShapes } from "../../nodes/onnx/lora.js";
 import { createRng } from "../../nodes/random.js";
+import { numel } from "../../nodes/tensor.js";
 import { appendWeightedMse } from "../../nodes/training/lora-gradients.js";
 import { loraGradCommand } from "../../nodes/training/lora-grad-command.js";
 import { withExternalWeights } from "../helpers/external-data.js";
@@ -18,7 +19,7 @@ type T = { dims: number[]; data: Float32Array };
 let dir: string;
 let unetPath: string;
 const rng = createRng(11);
-const randn = (dims: number[], scale = 1): T => ({ dims, data: Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => scale * rng.normal()) });
+const randn = (dims: number[], scale = 1): T => ({ dims, data: Float32Array.from({ length: numel(dims) }, () => scale * rng.normal()) });
 
 beforeAll(async () => {
   const { sdxl } = await ensureTinyModels();

@@ -7,13 +7,13 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { decodeModel, encodeModel, modulePathOfNode, type onnx } from "../../nodes/onnx/graph.js";
 import { DEFAULT_LORA_TARGETS, findLoraSites, foldLoras, injectLora, loraKeys, loraShapes } from "../../nodes/onnx/lora.js";
 import { createRng } from "../../nodes/random.js";
-import { tensor, type Tensor } from "../../nodes/tensor.js";
+import { numel, tensor, type Tensor } from "../../nodes/tensor.js";
 import { kohyaNameToModule, sgmNameToModule, toKohyaKeys, toPeftKeys } from "../../nodes/training/lora-format.js";
 import { ensureTinyModels } from "../helpers/tiny.js";
 
 let unet: onnx.ModelProto;
 const rng = createRng(5);
-const randn = (dims: number[], s = 1) => tensor(dims, Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => s * rng.normal()));
+const randn = (dims: number[], s = 1) => tensor(dims, Float32Array.from({ length: numel(dims) }, () => s * rng.normal()));
 
 beforeAll(async () => {
   const { sdxl } = await ensureTinyModels();

@@ -4,15 +4,14 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { NodeContext, NodeDisplay } from "../../server/contract.js";
-import { createModelCatalog } from "../../server/models/catalog.js";
 import { LoadLoRA } from "../../nodes/models/LoadLoRA.js";
 import { parseSafetensors } from "../../nodes/models/safetensors.js";
 import { loraKeys } from "../../nodes/onnx/lora.js";
 import { createRng } from "../../nodes/random.js";
-import { tensor, type Tensor } from "../../nodes/tensor.js";
+import { numel, tensor, type Tensor } from "../../nodes/tensor.js";
 import { SaveLoRA } from "../../nodes/training/SaveLoRA.js";
 import type { LoraWeights } from "../../nodes/values.js";
+import { nodeContext, type TestContext } from "../models/context.js";
 
 let root: string;
 beforeAll(async () => {
@@ -22,27 +21,22 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-/** The parts of a node context these nodes use, backed by a real folder and catalog. */
-function context(displays: NodeDisplay[]): NodeContext {
+/** A node context over the real catalog of `root`, whose outputs are written into `root`. */
+function context(): TestContext {
   return {
-    runId: "r", nodeId: "n", signal: new AbortController().signal, graph: {}, device: "cpu",
-    progress: () => {}, preview: () => {}, log: () => {},
-    display: (d) => void displays.push(d),
-    scratchDir: async () => root,
+    ...nodeContext([root]),
     inputPath: (name) => join(root, "inputs", name),
     async writeOutput(name, bytes) {
       await mkdir(dirname(join(root, name)), { recursive: true });
       await writeFile(join(root, name), bytes);
       return name;
     },
-    sessions: undefined as never,
-    models: createModelCatalog([root]),
   };
 }
 
 function sampleLora(): LoraWeights {
   const rng = createRng(9);
-  const t = (dims: number[]) => tensor(dims, Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => rng.normal()));
+  const t = (dims: number[]) => tensor(dims, Float32Array.from({ length: numel(dims) }, () => rng.normal()));
   const tensors: Record<string, Tensor> = {};
   for (const m of ["down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q", "up_blocks.0.attentions.1.transformer_blocks.0.attn2.to_out.0"]) {
     tensors[loraKeys(m).a] = t([4, 24]);
@@ -56,8 +50,7 @@ describe("SaveLoRA / LoadLoRA", () => {
   for (const style of ["peft", "kohya"] as const) {
     it(`round-trips ${style} keys exactly (F32)`, async () => {
       const lora = sampleLora();
-      const displays: NodeDisplay[] = [];
-      const ctx = context(displays);
+      const ctx = context();
       await SaveLoRA.run({ lora }, SaveLoRA.widgets.parse({ filename_prefix: `loras/rt-${style}`, key_style: style }), ctx);
       const file = parseSafetensors(await readFile(join(root, "loras", `rt-${style}.safetensors`)));
       const keys = Object.keys(file.tensors);
@@ -73,7 +66,7 @@ describe("SaveLoRA / LoadLoRA", () => {
 
   it("F16 storage keeps values to half precision", async () => {
     const lora = sampleLora();
-    const ctx = context([]);
+    const ctx = context();
     await SaveLoRA.run({ lora }, SaveLoRA.widgets.parse({ filename_prefix: "loras/half", dtype: "F16" }), ctx);
     const { lora: loaded } = await LoadLoRA.run({}, LoadLoRA.widgets.parse({ lora: "half" }), ctx);
     for (const [k, t] of Object.entries(lora.tensors)) {
