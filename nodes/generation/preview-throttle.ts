@@ -1,11 +1,11 @@
-// Keeps live previews under a fraction of step time: a preview is made when the typical
-// (median of the recent) preview cost is within `fraction` of the typical step time. Medians,
-// not sums, so one preview that the OS happened to preempt does not silence the rest of the run;
-// after PROBE_AFTER skipped steps one preview is made anyway to refresh the estimate.
-// Previews are made synchronously (see encodePreviewPng), so their cost is measured exactly;
-// when they are cheap, every step gets one. calibrate() fills the window before the first step,
-// so the median is robust from the start: otherwise the first preview is measured alone, and one
-// that the OS preempts or a GC pause lands in would skip the next PROBE_AFTER steps.
+// Keeps live previews under a fraction of step time: a preview is made when the cost of a
+// preview (the fastest of the recent ones) is within `fraction` of the typical (median) step.
+// The fastest, because making a preview is deterministic work: preemption, GC pauses and JIT
+// warm-up only ever add time, and on a loaded machine they inflated a median enough to skip most
+// previews of a run that spent 0.4% of its time on them. A real regression (every preview slow,
+// e.g. an encoder 100x slower) still skips. After PROBE_AFTER skipped steps one preview is made
+// anyway to refresh the estimate. Previews are made synchronously (see encodePreviewPng), so
+// their cost is measured exactly. calibrate() fills the window before the first step.
 const WINDOW = 16;
 const PROBE_AFTER = 8;
 
@@ -45,7 +45,7 @@ export class PreviewThrottle {
   stepDone(ms: number): boolean {
     this.totalStepMs += ms;
     push(this.stepMs, ms);
-    const fits = this.previewMs.length === 0 || median(this.previewMs) <= this.fraction * median(this.stepMs);
+    const fits = this.previewMs.length === 0 || Math.min(...this.previewMs) <= this.fraction * median(this.stepMs);
     if (fits || this.skipped >= PROBE_AFTER) {
       this.skipped = 0;
       return true;

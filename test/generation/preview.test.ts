@@ -90,6 +90,13 @@ describe("latent preview", () => {
       expect(t.cost).toBeCloseTo((50 + 49 * 0.1) / 500, 6);
     });
 
+    it("is not talked into skipping by a loaded machine: preempted warm-up previews do not hide the true cost", () => {
+      // Three of four calibration previews preempted (0.5 ms, over 5% of a 2.3 ms step); the true cost is 0.02 ms.
+      const { t, at } = simulate(50, 2.3, () => 0.02, (i) => (i % 4 === 0 ? 0.02 : 0.5));
+      expect(at).toHaveLength(50);
+      expect(t.cost).toBeCloseTo(0.02 / 2.3, 6);
+    });
+
     it("decides from the calibrated cost before the first step: expensive previews start as probes", () => {
       const { t, at } = simulate(50, 10, () => 2, () => 2);
       expect(at).toEqual([8, 17, 26, 35, 44]);
