@@ -5,7 +5,7 @@
 // Prompts become exactly maxLength ids: <|startoftext|>, at most maxLength-2 text tokens,
 // <|endoftext|>, then the pad token. SDXL's tokenizer pads with <|endoftext|>; tokenizer_2 with "!"
 // (id 0). The pad token comes from the folder's special_tokens_map.json unless given.
-import { readFile } from "node:fs/promises";
+import { access, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
 
@@ -58,7 +58,7 @@ async function readJson(path: string): Promise<unknown> {
 }
 
 async function exists(path: string): Promise<boolean> {
-  return readFile(path).then(() => true, () => false);
+  return access(path).then(() => true, () => false);
 }
 
 /** The pad token a folder declares (special_tokens_map.json, else tokenizer_config.json). */

@@ -21,10 +21,6 @@ const DTYPE: Record<DataTypeName, number> = {
   uint8: DataType.UINT8,
 };
 
-export function dataTypeOf(name: DataTypeName): number {
-  return DTYPE[name];
-}
-
 /** A dimension is a fixed size or a symbolic name ("batch"). */
 export type Dim = number | string;
 
