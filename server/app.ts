@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { UnsafePathError } from "./files/safe-path.js";
+import { UnsafePathError } from "../lib/safe-path.js";
 import { httpGuard, refusal } from "./http-guard.js";
 import { DEFAULT_UPLOAD_LIMIT } from "./files/uploads.js";
 import { filesRouter } from "./routes/files.js";
@@ -13,7 +13,6 @@ import { graphsRouter } from "./routes/graphs.js";
 import { modelsRouter } from "./routes/models.js";
 import { nodesRouter } from "./routes/nodes.js";
 import { runsRouter } from "./routes/runs.js";
-import { subjectsRouter } from "./routes/subjects.js";
 import { createRuntime, REPO_ROOT, type Runtime, type RuntimeOptions } from "./runtime.js";
 import { attachWsHub } from "./ws/hub.js";
 
@@ -76,7 +75,8 @@ function createApp(runtime: Runtime, opts: MudiServerOptions, host: string): exp
   api.use(filesRouter(runtime.dirs, opts.uploadLimitBytes ?? DEFAULT_UPLOAD_LIMIT));
   api.use(graphsRouter(opts.graphsDir ?? path.join(REPO_ROOT, "graphs")));
   api.use(modelsRouter(runtime.services.models, runtime.services.sessions, runtime.queue.cache));
-  api.use("/subjects", subjectsRouter({ outputsDir: runtime.dirs.outputs, writeOutput: (n, b) => runtime.dirs.writeOutput(n, b), sessions: runtime.services.sessions }));
+  const lent = { outputsDir: runtime.dirs.outputs, writeOutput: (n: string, b: Uint8Array) => runtime.dirs.writeOutput(n, b), sessions: runtime.services.sessions };
+  for (const family of runtime.families) if (family.routes) api.use(`/${family.name}`, family.routes(lent));
   api.use((req, res) => {
     res.status(404).json({ error: `no API route ${req.method} ${req.path}` });
   });

@@ -25,7 +25,7 @@ async function main(argv: string[]): Promise<number> {
     case "models":
       return (await import("./models/cli-models.js")).modelsCommand(rest);
     case "lora-grad":
-      return (await import("../nodes/training/lora-grad-command.js")).loraGradCommand(rest);
+      return (await import("./runtime.js")).familyCommand("lora-grad")(rest);
     case undefined:
     case "help":
     case "--help":

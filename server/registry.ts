@@ -1,7 +1,7 @@
 // The node library the runtime serves: definitions by id, and their published JSON form
 // (GET /api/nodes), from which the editor builds every node type with no per-node code.
 import { z } from "zod";
-import type { AnyNodeDefinition, SocketType } from "./contract.js";
+import type { AnyNodeDefinition, SocketType } from "../contract/node.js";
 
 export interface NodeDescription {
   id: string;

@@ -4,8 +4,9 @@ import { constants } from "node:fs";
 import { copyFile, readdir } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { allNodes } from "../nodes/index.js";
-import type { AnyNodeDefinition, Device } from "./contract.js";
+import type { NodeFamily } from "../contract/family.js";
+import { families } from "../nodes/index.js";
+import type { AnyNodeDefinition, Device } from "../contract/node.js";
 import { OutputCache } from "./executor/cache.js";
 import type { RuntimeServices } from "./executor/context.js";
 import { DataDirs } from "./files/data-dirs.js";
@@ -13,6 +14,13 @@ import { createModelServices } from "./model-services.js";
 import { deviceFromEnv } from "./models/sessions.js";
 import { NodeRegistry } from "./registry.js";
 import { RunQueue } from "./runs/queue.js";
+
+/** A node family's `mudi` command by name. */
+export function familyCommand(name: string): (argv: string[]) => Promise<number> {
+  const command = families.find((f) => f.commands?.[name])?.commands?.[name];
+  if (!command) throw new Error(`no node family provides the command "${name}"`);
+  return command;
+}
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -39,6 +47,8 @@ export interface RuntimeOptions {
 
 export interface Runtime {
   registry: NodeRegistry;
+  /** The node families, for the HTTP server to mount their routes. */
+  families: readonly NodeFamily[];
   dirs: DataDirs;
   services: RuntimeServices;
   queue: RunQueue;
@@ -46,7 +56,7 @@ export interface Runtime {
 }
 
 export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
-  const registry = new NodeRegistry([...allNodes, ...(opts.extraNodes ?? [])]);
+  const registry = new NodeRegistry([...families.flatMap((f) => f.nodes), ...(opts.extraNodes ?? [])]);
   const dirs = new DataDirs(opts.dataDir ?? path.resolve("data"), opts.outputsDir);
   await dirs.ensure();
   await seedInputs(dirs, opts.exampleInputsDir ?? path.join(REPO_ROOT, "graphs", "assets"));
@@ -63,6 +73,7 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
   const queue = new RunQueue(registry, services, new OutputCache(opts.cacheEntries));
   return {
     registry,
+    families,
     dirs,
     services,
     queue,

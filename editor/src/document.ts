@@ -1,9 +1,9 @@
 // The shareable graph document. Its schema and migrations are the runtime's
-// (server/graph/schema.ts, zod only, so it bundles for the browser): one rule for what a graph
+// (contract/graph/schema.ts, zod only, so it bundles for the browser): one rule for what a graph
 // file is. The editor adds only the shapes of its own layout entries (groups, viewport), which
 // the runtime keeps without reading.
 import { z } from "zod";
-import { GRAPH_FORMAT, GRAPH_VERSION, GraphFormatError, parseGraphDocument, type GraphDocument, type GraphNode } from "../../server/graph/schema.js";
+import { GRAPH_FORMAT, GRAPH_VERSION, GraphFormatError, parseGraphDocument, type GraphDocument, type GraphNode } from "../../contract/graph/schema.js";
 
 export { GRAPH_FORMAT, GRAPH_VERSION, type GraphDocument, type GraphNode };
 export type EditorLayout = NonNullable<GraphDocument["editor"]>;

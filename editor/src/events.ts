@@ -1,7 +1,7 @@
 // The runtime's WebSocket messages (team brief, "WS /ws"): JSON events and binary preview
 // frames. Parsing only; what they mean for the canvas is run-view.ts.
 import { z } from "zod";
-import { decodePreviewFrame } from "../../server/ws/frames.js";
+import { decodePreviewFrame } from "../../contract/preview-frame.js";
 
 export const nodeDisplaySchema = z.object({
   images: z.array(z.string()).optional(),
@@ -72,7 +72,7 @@ export interface PreviewFrame {
 
 const previewHeaderSchema = z.object({ runId: z.string(), nodeId: z.string(), mime: z.string() });
 
-/** Binary frame (server/ws/frames.ts): the runtime's own decoder, with the header checked. */
+/** Binary frame (contract/preview-frame.ts): the runtime's own decoder, with the header checked. */
 export function parsePreviewFrame(buffer: ArrayBuffer): PreviewFrame {
   const { header, bytes } = decodePreviewFrame(new Uint8Array(buffer));
   return { ...previewHeaderSchema.parse(header), bytes };

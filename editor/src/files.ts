@@ -1,7 +1,7 @@
 // Opening and saving graph files: JSON documents, or PNGs written by SaveImage with the
 // document in their "mudi-graph" tEXt chunk.
 import { parseDocument, type GraphDocument } from "./document.js";
-import { graphTextFromPng, isPng } from "../../nodes/image/png-chunks.js";
+import { graphTextFromPng, isPng } from "../../lib/image/png-chunks.js";
 
 export const GRAPH_FILE_TYPES = ".json,.png,application/json,image/png";
 

@@ -2,7 +2,7 @@
 // states that differ only in viewport, node sizes (panning, nodes growing to show results) or
 // node order (clicking a node brings it to the front) replace the current state instead of
 // adding a step. A spurious step would also drop the redo branch behind the user's back.
-import { canonicalJson } from "../../server/graph/canonical-json.js";
+import { canonicalJson } from "../../lib/canonical-json.js";
 import type { GraphDocument } from "./document.js";
 
 export interface HistoryState {

@@ -78,7 +78,7 @@ window.mudi = {
       if (!widget) throw new Error(`node ${id} has no widget ${target}`);
       point = [node.pos[0] + node.size[0] / 2, node.pos[1] + widget.y + LiteGraph.NODE_WIDGET_HEIGHT / 2];
     }
-    const [cx, cy] = canvas.ds.convertOffsetToCanvas(point);
+    const [cx = 0, cy = 0] = canvas.ds.convertOffsetToCanvas(point);
     const rect = canvas.canvas.getBoundingClientRect();
     return { x: rect.left + cx, y: rect.top + cy };
   },

@@ -1,7 +1,7 @@
 // The mask review panel: a plain DOM overlay that shows every photo of an AutoMask run with its
 // mask tinted over it. Dragging a box on a photo asks the server for a new SAM mask from that
 // box; Accept saves it next to the subject (server/routes/subjects.ts does the writing).
-import type { ReviewBox as Box, ReviewManifest } from "../../nodes/subjects/review-manifest.js";
+import type { ReviewBox as Box, ReviewManifest } from "../../contract/review.js";
 
 export interface MaskReviewOptions {
   /** Base URL of the server ("http://127.0.0.1:8188/"); empty = this page's origin. */

@@ -192,7 +192,7 @@ export abstract class MudiNode extends LGraphNode {
       if (issue.input) {
         const slot = this.findInputSlot(issue.input);
         if (slot < 0) continue;
-        const [x, y] = this.getInputPos(slot);
+        const [x = 0, y = 0] = this.getInputPos(slot);
         ctx.beginPath();
         ctx.arc(x - this.pos[0], y - this.pos[1], 8, 0, Math.PI * 2);
         ctx.stroke();

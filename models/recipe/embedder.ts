@@ -1,6 +1,6 @@
 // A tiny generic image embedder folder (mudi-embedder.json + model.onnx): a two-stride conv net
 // averaged to one vector, standing in for DreamSim or any image encoder a user brings.
-import type { EmbedderConfig } from "../../nodes/models/embedder-config.js";
+import type { EmbedderConfig } from "../../contract/embedder-config.js";
 import { jsonBytes, modelBytes, type FolderFiles } from "./files.js";
 import { Net } from "./net.js";
 

@@ -2,7 +2,7 @@
 // Keeping folders as data lets the determinism test hash them without touching the disk twice.
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { encodeModel } from "../../nodes/onnx/graph.js";
+import { encodeModel } from "../../lib/onnx/graph.js";
 import type { Net } from "./net.js";
 
 export type FolderFiles = Map<string, Uint8Array>;

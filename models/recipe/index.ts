@@ -33,7 +33,7 @@ export const TINY_FOLDERS: Record<string, () => FolderFiles> = {
 export async function recipeFingerprint(): Promise<string> {
   const sources = [
     ...(await readdir(HERE)).filter((f) => f.endsWith(".ts")).sort().map((f) => join(HERE, f)),
-    ...["nodes/onnx/graph.ts", "nodes/random.ts", "nodes/models/tokenizer.ts", "nodes/models/safetensors.ts", "nodes/models/half.ts"].map((f) => resolve(HERE, "../..", f)),
+    ...["lib/onnx/graph.ts", "lib/random.ts", "lib/tokenizer.ts", "lib/safetensors.ts", "lib/half.ts"].map((f) => resolve(HERE, "../..", f)),
   ];
   const hash = createHash("sha256");
   for (const file of sources) hash.update(file.slice(resolve(HERE, "../..").length)).update(await readFile(file));

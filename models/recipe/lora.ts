@@ -1,9 +1,9 @@
 // A tiny example LoRA for the tiny SDXL UNet, in diffusers/PEFT keys
 // (unet.<module>.lora_A.weight [r, in], lora_B.weight [out, r], .alpha), on every attention
 // projection (to_q, to_k, to_v, to_out.0 of attn1 and attn2), as the MuDI defaults target.
-import { createRng } from "../../nodes/random.js";
-import { modulePathOfNode } from "../../nodes/onnx/graph.js";
-import { writeSafetensors } from "../../nodes/models/safetensors.js";
+import { createRng } from "../../lib/random.js";
+import { modulePathOfNode } from "../../lib/onnx/graph.js";
+import { writeSafetensors } from "../../lib/safetensors.js";
 import type { Net } from "./net.js";
 
 export const TINY_LORA = { rank: 2, alpha: 2, scaleB: 0.05, seed: 20240922 } as const;

@@ -4,8 +4,8 @@
 // SiLU as Sigmoid-Mul, GELU through Erf) and name nodes by module path
 // ("/down_blocks.1/attentions.0/transformer_blocks.0/attn1/to_q/MatMul"), because LoRA folding
 // and the autodiff find their targets by exactly those names.
-import { GraphBuilder, type Attrs, type DataTypeName, type Dim } from "../../nodes/onnx/graph.js";
-import { createRng, type Rng } from "../../nodes/random.js";
+import { GraphBuilder, type Attrs, type DataTypeName, type Dim } from "../../lib/onnx/graph.js";
+import { createRng, type Rng } from "../../lib/random.js";
 
 export class Net {
   readonly g: GraphBuilder;

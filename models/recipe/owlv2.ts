@@ -12,7 +12,7 @@ import { buildClipVocab } from "./clip-vocab.js";
 import { jsonBytes, modelBytes, type FolderFiles } from "./files.js";
 import { Net } from "./net.js";
 import { patchEmbed, prenormLayer } from "./vit.js";
-import { clipTokenizerJson } from "../../nodes/models/tokenizer.js";
+import { clipTokenizerJson } from "../../lib/tokenizer.js";
 
 export const TINY_OWLV2 = { imageSize: 64, patch: 8, vision: { hidden: 16, layers: 1, heads: 2 }, text: { hidden: 16, layers: 1, heads: 2 }, projectionDim: 16, maxLength: 16, seed: 20240918 } as const;
 

@@ -9,7 +9,7 @@
 import { jsonBytes, modelBytes, type FolderFiles } from "./files.js";
 import { Net } from "./net.js";
 import { patchEmbed } from "./vit.js";
-import { createRng } from "../../nodes/random.js";
+import { createRng } from "../../lib/random.js";
 
 export const TINY_SAM = { imageSize: 64, patch: 8, channels: 16, seed: 20240919 } as const;
 

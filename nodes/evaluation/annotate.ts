@@ -2,9 +2,9 @@
 // matched to, labelled with that subject and the box's similarity to every subject, and the score
 // in the corner. Drawn as SVG and composited by sharp (librsvg), so no canvas dependency.
 import sharp from "sharp";
-import { resizeImage } from "../image/codec.js";
+import { resizeImage } from "../../lib/image/codec.js";
 import type { DncResult } from "./dnc.js";
-import type { Box, RgbImage } from "../values.js";
+import type { Box, RgbImage } from "../../contract/values.js";
 import { escapeMarkup } from "./markup.js";
 
 /** Distinct, saturated colours; subject j gets SUBJECT_COLORS[j % length]. */

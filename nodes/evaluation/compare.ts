@@ -3,7 +3,7 @@
 // passes ONNX-backed ones and tests pass hand-made ones.
 import { cropToWhiteSquare } from "./crops.js";
 import { boxReferenceSimilarities, referenceMatrix, scoreImage, parseVariant, type DncResult, type DncVariant } from "./dnc.js";
-import type { Box, RgbImage } from "../values.js";
+import type { Box, RgbImage } from "../../contract/values.js";
 
 export interface DncModels {
   detect(image: RgbImage): Promise<Box[]>;

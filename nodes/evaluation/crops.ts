@@ -1,6 +1,6 @@
 // Crops of detected boxes, centred on white squares as the authors' D&C does (crop_and_pad_image),
 // so the embedder sees the subject at its own aspect ratio instead of stretched.
-import type { Box, RgbImage } from "../values.js";
+import type { Box, RgbImage } from "../../contract/values.js";
 
 /** Integer pixel rectangle [x0,x1) x [y0,y1). */
 export interface PixelRect {

@@ -7,10 +7,10 @@ import path from "node:path";
 import type ort from "onnxruntime-node";
 import sharp from "sharp";
 import { z } from "zod";
-import type { SessionProvider } from "../../server/contract.js";
-import type { ModelRef, RgbImage } from "../values.js";
-import { EMBEDDER_CONFIG_FILE, EmbedderConfig } from "../models/embedder-config.js";
-import { floatInput, floatOutput } from "../onnx/session-io.js";
+import type { SessionProvider } from "../../contract/node.js";
+import type { ModelRef, RgbImage } from "../../contract/values.js";
+import { EMBEDDER_CONFIG_FILE, EmbedderConfig } from "../../contract/embedder-config.js";
+import { floatInput, floatOutput } from "../../lib/onnx/session-io.js";
 
 /** How an image becomes the model's pixel tensor and how its output becomes one vector. */
 export interface EmbedderSpec {

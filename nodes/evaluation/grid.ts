@@ -2,12 +2,12 @@
 // stands when the run ends, including when it is cancelled or fails part way (what is done stays).
 // Generation and scoring come in as functions; the node binds them to the models.
 import sharp from "sharp";
-import { checkAborted } from "../../server/contract.js";
-import { encodePng } from "../image/codec.js";
+import { checkAborted } from "../../contract/node.js";
+import { encodePng } from "../../lib/image/codec.js";
 import { buildReport, gridCells, gridColumns, reportCsv, reportHtml, reportJson, type EvaluationReport, type ReportImage } from "./report.js";
 import type { ScoredImage } from "./scorer.js";
 import { escapeMarkup } from "./markup.js";
-import type { RgbImage } from "../values.js";
+import type { RgbImage } from "../../contract/values.js";
 
 export interface GridMethod {
   /** Row label: "pipeline + init". */

@@ -1,5 +1,9 @@
-import type { AnyNodeDefinition } from "../../server/contract.js";
-import { DetectAndCompare } from "./DetectAndCompare.js";
-import { EvaluateGrid } from "./EvaluateGrid.js";
+import type { NodeFamily } from "../../contract/family.js";
+import type { AnyNodeDefinition } from "../../contract/node.js";
+import { DetectAndCompare } from "./detect-and-compare.node.js";
+import { EvaluateGrid } from "./evaluate-grid.node.js";
 
-export const nodes: AnyNodeDefinition[] = [DetectAndCompare, EvaluateGrid];
+export const family: NodeFamily = {
+  name: "evaluation",
+  nodes: [DetectAndCompare, EvaluateGrid] as AnyNodeDefinition[],
+};

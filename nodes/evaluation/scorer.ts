@@ -1,14 +1,14 @@
 // D&C with real models, set up once and applied to many images: OWLv2 through the subjects area's
 // detector, the chosen embedder, the subjects' reference embeddings (and S_GT) computed once.
 // DetectAndCompare and EvaluateGrid both score through this, so the rules live in one place.
-import { NodeInputError, type SessionProvider } from "../../server/contract.js";
+import { NodeInputError, type SessionProvider } from "../../contract/node.js";
 import { detectWithModel } from "../subjects/owlv2.js";
 import { subjectLabel } from "../subjects/collage.js";
 import { annotateImage, boxAnnotations, type BoxAnnotation } from "./annotate.js";
 import { compareImage, embedReferences, type DncReferences, type ImageComparison } from "./compare.js";
 import { parseVariant, type DncVariant } from "./dnc.js";
 import { openEmbedder } from "./embed.js";
-import type { ModelRef, RgbImage, Subject } from "../values.js";
+import type { ModelRef, RgbImage, Subject } from "../../contract/values.js";
 
 export interface DncSettings {
   /** OWLv2 text queries, one per line or comma separated; empty: each subject's class name. */

@@ -1,9 +1,9 @@
 // Sampling as plain functions: sampleLatent (what mudi.Sampler runs) and generate() (prompt to
 // images in one call, for EvaluateGrid and PriorImages, which make images without running nodes).
-import type { SessionProvider } from "../../server/contract.js";
-import { tensor } from "../tensor.js";
+import type { SessionProvider } from "../../contract/node.js";
+import { tensor } from "../../lib/tensor.js";
 import { defaultCollageSettings, type CollageSettings } from "../subjects/collage.js";
-import type { Conditioning, Latent, LatentInit, RgbImage, SdxlPipelineRef, Subject } from "../values.js";
+import type { Conditioning, Latent, LatentInit, RgbImage, SdxlPipelineRef, Subject } from "../../contract/values.js";
 import { initialLatent, runSampler } from "./sample.js";
 import { createScheduler, type Scheduler } from "./schedulers/index.js";
 import { encodePrompt, guidedUnet, sizeConditioning, vaeDecode, VAE_SCALE } from "./sdxl.js";

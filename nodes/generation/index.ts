@@ -1,12 +1,16 @@
 // The generation family: prompt encoding, latent initializers, sampling, LoRA, VAE.
-import type { AnyNodeDefinition } from "../../server/contract.js";
-import ApplyLoRA from "./ApplyLoRA.js";
-import DecodeLatent from "./DecodeLatent.js";
-import EncodeImage from "./EncodeImage.js";
-import EncodePrompt from "./EncodePrompt.js";
-import GaussianInit from "./GaussianInit.js";
-import LayoutInit from "./LayoutInit.js";
-import MuDIInit from "./MuDIInit.js";
-import Sampler from "./Sampler.js";
+import type { AnyNodeDefinition } from "../../contract/node.js";
+import type { NodeFamily } from "../../contract/family.js";
+import { ApplyLoRA } from "./apply-lora.node.js";
+import { DecodeLatent } from "./decode-latent.node.js";
+import { EncodeImage } from "./encode-image.node.js";
+import { EncodePrompt } from "./encode-prompt.node.js";
+import { GaussianInit } from "./gaussian-init.node.js";
+import { LayoutInit } from "./layout-init.node.js";
+import { MuDIInit } from "./mudi-init.node.js";
+import { Sampler } from "./sampler.node.js";
 
-export const nodes: AnyNodeDefinition[] = [EncodePrompt, GaussianInit, MuDIInit, LayoutInit, Sampler, ApplyLoRA, DecodeLatent, EncodeImage] as AnyNodeDefinition[];
+export const family: NodeFamily = {
+  name: "generation",
+  nodes: [EncodePrompt, GaussianInit, MuDIInit, LayoutInit, Sampler, ApplyLoRA, DecodeLatent, EncodeImage] as AnyNodeDefinition[],
+};

@@ -1,11 +1,11 @@
 // MuDI's mean-shifted initialization (eq. 3 of the paper): the VAE latent of a collage of the
 // segmented subjects, kept only where the collage mask is, scaled by gamma (and the VAE scaling
 // factor). The sampler then noises it with its scheduler's forward process at the first timestep.
-import type { SessionProvider } from "../../server/contract.js";
-import { createRng, gaussianNoise } from "../random.js";
+import type { SessionProvider } from "../../contract/node.js";
+import { createRng, gaussianNoise } from "../../lib/random.js";
 import { subjectCollage, type CollageSettings, type SubjectCollage } from "../subjects/collage.js";
-import { numel, tensor, type Tensor } from "../tensor.js";
-import type { LatentInit, Mask, RgbImage, SdxlPipelineRef, Subject } from "../values.js";
+import { numel, tensor, type Tensor } from "../../lib/tensor.js";
+import type { LatentInit, Mask, RgbImage, SdxlPipelineRef, Subject } from "../../contract/values.js";
 import { LATENT_CHANNELS, repeatToBatch, VAE_SCALE, vaeEncode } from "./sdxl.js";
 
 /**

@@ -2,7 +2,7 @@
 // RGB (the factors in DESIGN.md, fitted to SDXL's VAE), clamped to [-1, 1] and mapped to 0..255.
 // One pixel per latent cell: cheap enough to send every step.
 import { crc32 } from "node:zlib";
-import type { RgbImage } from "../values.js";
+import type { RgbImage } from "../../contract/values.js";
 
 /** Rows: latent channels c0..c3; columns: R, G, B. */
 export const SDXL_LATENT_RGB_FACTORS: readonly (readonly [number, number, number])[] = [

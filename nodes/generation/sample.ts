@@ -1,8 +1,8 @@
 // The sampling loop, apart from ONNX: a scheduler walks its timesteps, asking a denoiser for the
 // (guided) epsilon at each one. The Sampler node plugs the UNet in; tests plug in toy denoisers.
-import { checkAborted } from "../../server/contract.js";
-import { gaussianNoise } from "../random.js";
-import type { LatentInit } from "../values.js";
+import { checkAborted } from "../../contract/node.js";
+import { gaussianNoise } from "../../lib/random.js";
+import type { LatentInit } from "../../contract/values.js";
 import { scale } from "./schedulers/schedule.js";
 import type { Scheduler } from "./schedulers/scheduler.js";
 
@@ -10,7 +10,7 @@ import type { Scheduler } from "./schedulers/scheduler.js";
 export type Denoiser = (modelInput: Float32Array, timestep: number, index: number) => Promise<Float32Array>;
 
 /**
- * z_T for a LatentInit (nodes/values.ts): pure noise scaled by the scheduler's init_noise_sigma,
+ * z_T for a LatentInit (contract/values.ts): pure noise scaled by the scheduler's init_noise_sigma,
  * or, for MuDI and layout inits (eq. 3 of the paper), the mean noised by the scheduler's own
  * forward process at its first timestep.
  */

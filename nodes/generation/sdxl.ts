@@ -3,11 +3,11 @@
 // classifier-free guidance in one batched call, and the VAE in both directions.
 // Sessions come from the SessionProvider; nothing here holds on to them.
 import ort from "onnxruntime-node";
-import type { LoadedSession, SessionProvider } from "../../server/contract.js";
-import { loadClipTokenizer } from "../models/tokenizer.js";
-import { floatInput, floatOutput, intInput } from "../onnx/session-io.js";
-import { concatData, tensor, type Tensor } from "../tensor.js";
-import type { Conditioning, RgbImage, SdxlPipelineRef } from "../values.js";
+import type { LoadedSession, SessionProvider } from "../../contract/node.js";
+import { loadClipTokenizer } from "../../lib/tokenizer.js";
+import { floatInput, floatOutput, intInput } from "../../lib/onnx/session-io.js";
+import { concatData, tensor, type Tensor } from "../../lib/tensor.js";
+import type { Conditioning, RgbImage, SdxlPipelineRef } from "../../contract/values.js";
 import { unetSession } from "./unet-session.js";
 
 /** Pixels per latent cell of SDXL's VAE (three 2x downsamplers). */

@@ -7,12 +7,12 @@
 import { createHash } from "node:crypto";
 import { open, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import type { LoadedSession, SessionProvider } from "../../server/contract.js";
-import { fromFloat16Array, toFloat16Array } from "../models/half.js";
-import { DataType, decodeModel, pb, tensorToFloat32, type onnx } from "../onnx/graph.js";
-import { findLoraSites, foldLoras, loraModules } from "../onnx/lora.js";
-import { writeModelInto } from "../onnx/model-file.js";
-import type { LoraWeights, SdxlPipelineRef } from "../values.js";
+import type { LoadedSession, SessionProvider } from "../../contract/node.js";
+import { fromFloat16Array, toFloat16Array } from "../../lib/half.js";
+import { DataType, decodeModel, pb, tensorToFloat32, type onnx } from "../../lib/onnx/graph.js";
+import { findLoraSites, foldLoras, loraModules } from "../../lib/onnx/lora.js";
+import { writeModelInto } from "../../lib/onnx/model-file.js";
+import type { LoraWeights, SdxlPipelineRef } from "../../contract/values.js";
 
 const FOLDED_DATA = "unet_lora_folded.onnx_data";
 

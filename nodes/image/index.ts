@@ -1,6 +1,10 @@
-import type { AnyNodeDefinition } from "../../server/contract.js";
-import { LoadImage } from "./LoadImage.js";
-import { PreviewImage } from "./PreviewImage.js";
-import { SaveImage } from "./SaveImage.js";
+import type { NodeFamily } from "../../contract/family.js";
+import type { AnyNodeDefinition } from "../../contract/node.js";
+import { LoadImage } from "./load-image.node.js";
+import { PreviewImage } from "./preview-image.node.js";
+import { SaveImage } from "./save-image.node.js";
 
-export const nodes: AnyNodeDefinition[] = [LoadImage, PreviewImage, SaveImage];
+export const family: NodeFamily = {
+  name: "image",
+  nodes: [LoadImage, PreviewImage, SaveImage] as AnyNodeDefinition[],
+};

@@ -1,10 +1,10 @@
 // Writing a batch of images as PNG files into the outputs folder: shared by PreviewImage and
 // SaveImage, which differ only in folder, name and whether the graph rides along.
-import { checkAborted, type NodeContext } from "../../server/contract.js";
-import type { RgbImage } from "../values.js";
-import { encodePng } from "./codec.js";
-import { GRAPH_TEXT_KEYWORD } from "./png-chunks.js";
-import { addPngText, asciiJson } from "./png-text.js";
+import { checkAborted, type NodeContext } from "../../contract/node.js";
+import type { RgbImage } from "../../contract/values.js";
+import { encodePng } from "../../lib/image/codec.js";
+import { GRAPH_TEXT_KEYWORD } from "../../lib/image/png-chunks.js";
+import { addPngText, asciiJson } from "../../lib/image/png-text.js";
 
 export async function writePngs(images: readonly RgbImage[], baseName: string, ctx: NodeContext, embedGraph: boolean): Promise<string[]> {
   const names: string[] = [];

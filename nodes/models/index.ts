@@ -1,8 +1,12 @@
-import type { AnyNodeDefinition } from "../../server/contract.js";
-import { LoadDetector } from "./LoadDetector.js";
-import { LoadEmbedder } from "./LoadEmbedder.js";
-import { LoadLoRA } from "./LoadLoRA.js";
-import { LoadPipeline } from "./LoadPipeline.js";
-import { LoadSegmenter } from "./LoadSegmenter.js";
+import type { NodeFamily } from "../../contract/family.js";
+import type { AnyNodeDefinition } from "../../contract/node.js";
+import { LoadDetector } from "./load-detector.node.js";
+import { LoadEmbedder } from "./load-embedder.node.js";
+import { LoadLoRA } from "./load-lora.node.js";
+import { LoadPipeline } from "./load-pipeline.node.js";
+import { LoadSegmenter } from "./load-segmenter.node.js";
 
-export const nodes: AnyNodeDefinition[] = [LoadPipeline, LoadDetector, LoadSegmenter, LoadEmbedder, LoadLoRA];
+export const family: NodeFamily = {
+  name: "models",
+  nodes: [LoadPipeline, LoadDetector, LoadSegmenter, LoadEmbedder, LoadLoRA] as AnyNodeDefinition[],
+};

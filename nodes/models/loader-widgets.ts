@@ -2,11 +2,10 @@
 // it lists; the server fills its choices from discovery when publishing /api/nodes), the device
 // widget, and the lookup that turns a discovery failure into a message on the node.
 import { z } from "zod";
-import { NodeInputError, type Device, type NodeContext } from "../../server/contract.js";
-import type { ModelEntry, ModelKind } from "../../server/models/types.js";
+import { NodeInputError, type Device, type NodeContext } from "../../contract/node.js";
+import { MODEL_KIND_META, type ModelEntry, type ModelKind } from "../../contract/models.js";
 
 /** JSON Schema key naming which kinds a widget's choices come from (read by server/models/choices.ts). */
-export const MODEL_KIND_META = "modelKind";
 
 /** A model name widget; with several kinds the values are "kind/name" ("dinov2/tiny"). */
 export function modelWidget(kinds: ModelKind | readonly ModelKind[], defaultValue: string, description: string) {

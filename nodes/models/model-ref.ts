@@ -1,8 +1,8 @@
 // The ModelRef a detector, segmenter or embedder loader outputs: the discovery entry's folder and
 // part paths plus the device, with the ONNX parts opened once to surface load errors and fallbacks.
-import type { NodeContext } from "../../server/contract.js";
-import type { ModelKind } from "../../server/models/types.js";
-import type { ModelRef } from "../values.js";
+import type { NodeContext } from "../../contract/node.js";
+import type { ModelKind } from "../../contract/models.js";
+import type { ModelRef } from "../../contract/values.js";
 import { findModel, resolveDevice, type deviceWidget } from "./loader-widgets.js";
 import { warmSessions } from "./warm.js";
 import type { z } from "zod";

@@ -1,6 +1,6 @@
 // Loaders open their models' sessions right away, so a model that cannot load fails on the loader
 // (not deep in a sampler), and the device actually used, with any fallback reason, shows on it.
-import { checkAborted, type Device, type NodeContext } from "../../server/contract.js";
+import { checkAborted, type Device, type NodeContext } from "../../contract/node.js";
 
 export async function warmSessions(ctx: Pick<NodeContext, "sessions" | "progress" | "log" | "display" | "signal">, paths: readonly string[], device: Device): Promise<string[]> {
   const lines: string[] = [];

@@ -3,7 +3,7 @@
 // that box by 5% of the photo's size on each side (their add_margin, with the axes the right
 // way round), prompt SAM with it, keep a single mask. Photos that fail are reported by file and
 // keep whatever mask they had; the others go on.
-import type { Box, Mask, RgbImage, Subject } from "../values.js";
+import type { Box, Mask, RgbImage, Subject } from "../../contract/values.js";
 import type { BoxPrompt, SamResult } from "./sam.js";
 
 export type BoxVerdict = { readonly ok: true; readonly box: Box } | { readonly ok: false; readonly reason: string };

@@ -7,8 +7,8 @@
 // (overlap allowed), a coin for which subject goes left and a separate coin for which is in
 // front, background white (or black) outside the union of the masks (mask > 122).
 import sharp from "sharp";
-import type { Rng } from "../random.js";
-import type { Mask, RgbImage, Subject } from "../values.js";
+import type { Rng } from "../../lib/random.js";
+import type { Mask, RgbImage, Subject } from "../../contract/values.js";
 
 /** Pixels above this are foreground when pasting (reference: mask > 122). */
 export const MASK_PASTE_THRESHOLD = 122;

@@ -3,8 +3,8 @@
 // strip, and the two strips are joined at a vertical seam. No masks, no overlap; a coin puts
 // the primary subject left or right; the caption is the collage template.
 import sharp from "sharp";
-import { createRng, type Rng } from "../random.js";
-import type { RgbImage, Subject } from "../values.js";
+import { createRng, type Rng } from "../../lib/random.js";
+import type { RgbImage, Subject } from "../../contract/values.js";
 import { collageCaption, pickPair, subjectLabel } from "./collage.js";
 
 /** Resize shorter side to height (at least covering the strip), centre-crop to width x height. */

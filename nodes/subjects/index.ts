@@ -1,11 +1,18 @@
-import type { AnyNodeDefinition } from "../../server/contract.js";
-import { AutoMask } from "./AutoMask.js";
-import { CombineSubjects } from "./CombineSubjects.js";
-import { CutMix } from "./CutMix.js";
-import { DetectOWLv2 } from "./DetectOWLv2.js";
-import { LoadSubject } from "./LoadSubject.js";
-import { PriorImages } from "./PriorImages.js";
-import { SegmentSAM } from "./SegmentSAM.js";
-import { SegMix } from "./SegMix.js";
+import type { NodeFamily } from "../../contract/family.js";
+import type { AnyNodeDefinition } from "../../contract/node.js";
+import { AutoMask } from "./auto-mask.node.js";
+import { CombineSubjects } from "./combine-subjects.node.js";
+import { CutMix } from "./cut-mix.node.js";
+import { DetectOWLv2 } from "./detect-owlv2.node.js";
+import { LoadSubject } from "./load-subject.node.js";
+import { PriorImages } from "./prior-images.node.js";
+import { SegmentSAM } from "./segment-sam.node.js";
+import { subjectsRouter } from "./review-routes.js";
+import { SegMix } from "./seg-mix.node.js";
 
-export const nodes: AnyNodeDefinition[] = [LoadSubject, CombineSubjects, DetectOWLv2, SegmentSAM, AutoMask, SegMix, CutMix, PriorImages] as AnyNodeDefinition[];
+export const family: NodeFamily = {
+  name: "subjects",
+  nodes: [LoadSubject, CombineSubjects, DetectOWLv2, SegmentSAM, AutoMask, SegMix, CutMix, PriorImages] as AnyNodeDefinition[],
+  /** Mask review: GET /api/subjects/review, POST .../segment, .../accept. */
+  routes: subjectsRouter,
+};

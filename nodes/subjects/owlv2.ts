@@ -8,11 +8,11 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type ort from "onnxruntime-node";
 import { z } from "zod";
-import type { SessionProvider } from "../../server/contract.js";
-import { resizeImage } from "../image/codec.js";
-import { loadClipTokenizer } from "../models/tokenizer.js";
-import type { Box, ModelRef, RgbImage } from "../values.js";
-import { checkInputs, floatInput, floatOutput, hasInput, intInput } from "../onnx/session-io.js";
+import type { SessionProvider } from "../../contract/node.js";
+import { resizeImage } from "../../lib/image/codec.js";
+import { loadClipTokenizer } from "../../lib/tokenizer.js";
+import type { Box, ModelRef, RgbImage } from "../../contract/values.js";
+import { checkInputs, floatInput, floatOutput, hasInput, intInput } from "../../lib/onnx/session-io.js";
 
 export interface OwlConfig {
   /** Side of the square the model sees (960 for OWLv2 base). */

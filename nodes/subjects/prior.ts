@@ -3,7 +3,7 @@
 // with exactly one box, segment that box with SAM; otherwise generate again, up to 10 tries.
 // (Their script meant to stop after 10 failed tries but silently kept the last image; here the
 // image is kept without a mask and reported, so one hard class does not lose the others.)
-import type { Box, Mask, RgbImage, Subject } from "../values.js";
+import type { Box, Mask, RgbImage, Subject } from "../../contract/values.js";
 import { maskFromSingleBox } from "./auto-mask.js";
 import type { BoxPrompt, SamResult } from "./sam.js";
 

@@ -8,10 +8,10 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type ort from "onnxruntime-node";
 import { z } from "zod";
-import type { SessionProvider } from "../../server/contract.js";
-import { resizeImage } from "../image/codec.js";
-import type { Mask, ModelRef, RgbImage } from "../values.js";
-import { checkInputs, floatInput, floatOutput, hasInput, intInput } from "../onnx/session-io.js";
+import type { SessionProvider } from "../../contract/node.js";
+import { resizeImage } from "../../lib/image/codec.js";
+import type { Mask, ModelRef, RgbImage } from "../../contract/values.js";
+import { checkInputs, floatInput, floatOutput, hasInput, intInput } from "../../lib/onnx/session-io.js";
 
 export interface SamConfig {
   readonly longestEdge: number;

@@ -1,8 +1,8 @@
 // Seg-Mix batches for previewing what training sees, and the widget schema for Seg-Mix
 // settings so the SegMix node and the trainer expose the same knobs with the same defaults.
 import { z } from "zod";
-import { createRng } from "../random.js";
-import type { Mask, RgbImage, Subject } from "../values.js";
+import { createRng } from "../../lib/random.js";
+import type { Mask, RgbImage, Subject } from "../../contract/values.js";
 import { defaultCollageSettings, scaledFrom1024, subjectCollage, type CollageSettings, type SubjectCollage } from "./collage.js";
 
 /** Seg-Mix settings as widgets (reference defaults; pixel amounts are for a 1024 canvas and scale with it). */

@@ -6,8 +6,8 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, extname, join } from "node:path";
 import { z } from "zod";
-import { decodeImage, decodeMask } from "../image/codec.js";
-import type { Mask, RgbImage, Subject } from "../values.js";
+import { decodeImage, decodeMask } from "../../lib/image/codec.js";
+import type { Mask, RgbImage, Subject } from "../../contract/values.js";
 
 const IMAGE_EXTS = [".png", ".jpg", ".jpeg", ".webp"];
 

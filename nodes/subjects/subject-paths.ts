@@ -3,7 +3,7 @@
 import { stat } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { NodeInputError, type NodeContext } from "../../server/contract.js";
+import { NodeInputError, type NodeContext } from "../../contract/node.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 

@@ -3,8 +3,8 @@
 // leaves the previous complete checkpoint.
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { parseSafetensors, writeSafetensors } from "../models/safetensors.js";
-import { numel } from "../tensor.js";
+import { parseSafetensors, writeSafetensors } from "../../lib/safetensors.js";
+import { numel } from "../../lib/tensor.js";
 import type { AdamWState } from "./adamw.js";
 
 export interface CheckpointStore {

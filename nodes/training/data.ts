@@ -1,11 +1,11 @@
 // Training examples for the DreamBooth objective with MuDI's augmentations: an instance
 // example is one subject photo, or with probability p a Seg-Mix collage (or a Cut-Mix pair) of
 // two subjects; prior examples are class images, collaged the same way with class names.
-import { resizeImage } from "../image/codec.js";
-import type { Rng } from "../random.js";
+import { resizeImage } from "../../lib/image/codec.js";
+import type { Rng } from "../../lib/random.js";
 import { defaultCollageSettings, subjectCollage, subjectLabel } from "../subjects/collage.js";
 import { cutMixSample } from "../subjects/cut-mix.js";
-import type { RgbImage, Subject } from "../values.js";
+import type { RgbImage, Subject } from "../../contract/values.js";
 
 export type Augmentation = "none" | "cutmix" | "segmix";
 export type ExampleKind = "instance" | "prior";

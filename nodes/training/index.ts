@@ -1,5 +1,11 @@
-import type { AnyNodeDefinition } from "../../server/contract.js";
-import { SaveLoRA } from "./SaveLoRA.js";
-import { TrainLoRA } from "./TrainLoRA.js";
+import type { AnyNodeDefinition } from "../../contract/node.js";
+import type { NodeFamily } from "../../contract/family.js";
+import { loraGradCommand } from "./lora-grad-command.js";
+import { SaveLoRA } from "./save-lora.node.js";
+import { TrainLoRA } from "./train-lora.node.js";
 
-export const nodes: AnyNodeDefinition[] = [TrainLoRA, SaveLoRA] as AnyNodeDefinition[];
+export const family: NodeFamily = {
+  name: "training",
+  nodes: [TrainLoRA, SaveLoRA] as AnyNodeDefinition[],
+  commands: { "lora-grad": loraGradCommand },
+};

@@ -3,10 +3,10 @@
 import { readFile, writeFile } from "node:fs/promises";
 import * as ort from "onnxruntime-node";
 import { z } from "zod";
-import { parseSafetensors, writeSafetensors } from "../models/safetensors.js";
-import { DataType, decodeModel, type onnx } from "../onnx/graph.js";
-import { loraModules } from "../onnx/lora.js";
-import { writeTempModel } from "../onnx/model-file.js";
+import { parseSafetensors, writeSafetensors } from "../../lib/safetensors.js";
+import { DataType, decodeModel, type onnx } from "../../lib/onnx/graph.js";
+import { loraModules } from "../../lib/onnx/lora.js";
+import { writeTempModel } from "../../lib/onnx/model-file.js";
 import { LOSS, LOSS_WEIGHT, TARGET, buildLoraGradientModel, runLoraGradients } from "./lora-gradients.js";
 
 const USAGE = "usage: mudi lora-grad --unet UNET.onnx --lora INIT.safetensors --batch BATCH.safetensors --out GRADS.safetensors [--repeat N]";

@@ -2,12 +2,12 @@
 // denoising loss on its prediction, differentiated with respect to every A and B. One ONNX
 // model returns the loss and all gradients, run as an ordinary inference session.
 import * as ort from "onnxruntime-node";
-import { buildGradientModel, defaultGradName } from "../onnx/autodiff.js";
-import { GraphBuilder, type onnx } from "../onnx/graph.js";
-import { appendBuilt, usedNames } from "../onnx/graph-walk.js";
-import { injectLora, type InjectedLora } from "../onnx/lora.js";
-import { numel } from "../tensor.js";
-import { probeStaticInfo, type ProbeSessionOpener } from "../onnx/static-info.js";
+import { buildGradientModel, defaultGradName } from "../../lib/onnx/autodiff.js";
+import { GraphBuilder, type onnx } from "../../lib/onnx/graph.js";
+import { appendBuilt, usedNames } from "../../lib/onnx/graph-walk.js";
+import { injectLora, type InjectedLora } from "../../lib/onnx/lora.js";
+import { numel } from "../../lib/tensor.js";
+import { probeStaticInfo, type ProbeSessionOpener } from "../../lib/onnx/static-info.js";
 
 export const LOSS = "loss";
 export const TARGET = "target";

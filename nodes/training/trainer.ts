@@ -5,16 +5,16 @@
 // Everything random is a function of (seed, step), so a resumed run continues identically.
 import { readFile } from "node:fs/promises";
 import * as ort from "onnxruntime-node";
-import type { SessionProvider } from "../../server/contract.js";
+import type { SessionProvider } from "../../contract/node.js";
 import { ddpmAddNoise, sampleTrainingTimesteps } from "../generation/schedulers/ddpm.js";
 import { encodeText, sizeConditioning, vaeEncode } from "../generation/sdxl.js";
 import { writeFoldedUnet } from "../generation/unet-session.js";
-import { DataType, decodeModel, type onnx } from "../onnx/graph.js";
-import { loraKeys, type LoraParam } from "../onnx/lora.js";
-import { writeModelInto } from "../onnx/model-file.js";
-import { createRng, gaussianNoise, type Rng } from "../random.js";
-import { concatData, numel, tensor, type Tensor } from "../tensor.js";
-import type { Conditioning, LoraWeights, SdxlPipelineRef, Subject } from "../values.js";
+import { DataType, decodeModel, type onnx } from "../../lib/onnx/graph.js";
+import { loraKeys, type LoraParam } from "../../lib/onnx/lora.js";
+import { writeModelInto } from "../../lib/onnx/model-file.js";
+import { createRng, gaussianNoise, type Rng } from "../../lib/random.js";
+import { concatData, numel, tensor, type Tensor } from "../../lib/tensor.js";
+import type { Conditioning, LoraWeights, SdxlPipelineRef, Subject } from "../../contract/values.js";
 import { adamwStep, clipGradNorm, createAdamWState, type AdamWConfig, type AdamWState } from "./adamw.js";
 import { decodeCheckpoint, encodeCheckpoint, type CheckpointStore } from "./checkpoint.js";
 import { sampleExample, type DataOptions, type Example } from "./data.js";

@@ -1,5 +1,5 @@
 // The headless run's progress on stderr: one redrawn line on a terminal, plain lines otherwise.
-import type { RunEvent } from "../runs/events.js";
+import type { RunEvent } from "../../contract/events.js";
 
 const BAR = 24;
 

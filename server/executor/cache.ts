@@ -1,6 +1,6 @@
 // Node outputs by signature, least recently used evicted first. Values are plain data
 // (images, tensors, descriptors), so keeping them is only a memory question.
-import type { NodeDisplay } from "../contract.js";
+import type { NodeDisplay } from "../../contract/node.js";
 
 export interface CachedNode {
   outputs: Record<string, unknown>;

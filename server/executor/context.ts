@@ -1,11 +1,11 @@
 // The NodeContext a node's run() receives: reporting (progress, preview, log, display) turned
 // into throttled run events, and the runtime's services (data dirs, sessions, models).
-import type { Device, NodeContext, NodeDisplay, SessionProvider } from "../contract.js";
-import { NodeInputError } from "../contract.js";
+import type { Device, NodeContext, NodeDisplay, SessionProvider } from "../../contract/node.js";
+import { NodeInputError } from "../../contract/node.js";
 import type { DataDirs } from "../files/data-dirs.js";
-import { UnsafePathError } from "../files/safe-path.js";
-import type { ModelCatalog } from "../models/types.js";
-import type { NodeProgress, PreviewEvent, RunEvent } from "../runs/events.js";
+import { UnsafePathError } from "../../lib/safe-path.js";
+import type { ModelCatalog } from "../../contract/models.js";
+import type { NodeProgress, PreviewEvent, RunEvent } from "../../contract/events.js";
 import { LatestThrottle } from "./throttle.js";
 
 /** What every run shares: the long-lived parts of the runtime. */

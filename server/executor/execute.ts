@@ -3,9 +3,9 @@
 // (independent branches go on); cancellation reaches the running node through its AbortSignal.
 import { randomUUID } from "node:crypto";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import { NodeInputError, type NodeDisplay } from "../contract.js";
+import { NodeInputError, type NodeDisplay } from "../../contract/node.js";
 import type { Plan, PlannedNode } from "../graph/plan.js";
-import type { RunError, RunEvent } from "../runs/events.js";
+import type { RunError, RunEvent } from "../../contract/events.js";
 import type { CachedNode, OutputCache } from "./cache.js";
 import { createNodeContext, inputPathOf, type RunSinks, type RuntimeServices } from "./context.js";
 import { nodeSignature } from "./signature.js";

@@ -2,7 +2,7 @@
 // what feeds each input, hashed. Equal signatures mean equal outputs for deterministic nodes,
 // so a changed widget changes exactly that node's signature and its descendants'.
 import { createHash } from "node:crypto";
-import { canonicalJson } from "../graph/canonical-json.js";
+import { canonicalJson } from "../../lib/canonical-json.js";
 
 export interface SignatureParts {
   type: string;

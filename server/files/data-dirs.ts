@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { link, mkdir, readdir, rm, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { joinInside, resolveInsideSync } from "./safe-path.js";
+import { joinInside, resolveInsideSync } from "../../lib/safe-path.js";
 
 export type DataDirName = "inputs" | "outputs";
 

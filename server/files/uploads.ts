@@ -4,9 +4,9 @@
 import { createHash } from "node:crypto";
 import { access } from "node:fs/promises";
 import path from "node:path";
-import { probeImage } from "../../nodes/image/codec.js";
+import { probeImage } from "../../lib/image/codec.js";
 import type { DataDirs } from "./data-dirs.js";
-import { joinInside } from "./safe-path.js";
+import { joinInside } from "../../lib/safe-path.js";
 
 export const DEFAULT_UPLOAD_LIMIT = 64 * 1024 * 1024;
 

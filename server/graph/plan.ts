@@ -2,9 +2,9 @@
 // so every node runs after its inputs, and check each one (type known, widgets in range, inputs
 // connected to outputs of the right socket type). Errors are keyed by node and input/widget
 // and all of them are reported at once, before anything runs.
-import type { AnyNodeDefinition } from "../contract.js";
+import type { AnyNodeDefinition } from "../../contract/node.js";
 import type { NodeRegistry } from "../registry.js";
-import type { GraphDocument } from "./schema.js";
+import type { GraphDocument } from "../../contract/graph/schema.js";
 
 export interface ValidationError {
   /** The node at fault; null for problems of the graph as a whole. */

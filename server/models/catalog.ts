@@ -8,7 +8,7 @@ import { basename, delimiter, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { checkFolder, checkLora, classifyFolder, isDir, type FolderCheck } from "./layouts.js";
 import { readOnnxSignature, type OnnxSignature } from "./onnx-signature.js";
-import type { ModelCatalog, ModelEntry, ModelKind } from "./types.js";
+import type { ModelCatalog, ModelEntry, ModelKind } from "../../contract/models.js";
 
 export const DEFAULT_MODELS_ROOT = resolve(fileURLToPath(import.meta.url), "../../../models");
 const TINY_DIR = "tiny";

@@ -1,8 +1,7 @@
 // Fills loader widgets' choices from discovery when /api/nodes is served. A loader's model widget
 // is a string whose JSON Schema carries "modelKind" (one kind, or several: then values are
 // "kind/name"); this adds `enum` with the usable models, tiny first, so the editor shows a combo.
-import { MODEL_KIND_META } from "../../nodes/models/loader-widgets.js";
-import type { ModelCatalog, ModelEntry, ModelKind } from "./types.js";
+import { MODEL_KIND_META, type ModelCatalog, type ModelEntry, type ModelKind } from "../../contract/models.js";
 
 interface JsonSchemaObject {
   properties?: Record<string, Record<string, unknown>>;

@@ -3,10 +3,10 @@
 // (onnx/<name>[_fp16|_quantized].onnx) for OWLv2, SAM and DINOv2.
 import { open, readdir, readFile, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { EMBEDDER_CONFIG_FILE, EmbedderConfig } from "../../nodes/models/embedder-config.js";
-import { isUnetLoraWeightKey } from "../../nodes/training/lora-format.js";
+import { EMBEDDER_CONFIG_FILE, EmbedderConfig } from "../../contract/embedder-config.js";
+import { isUnetLoraWeightKey } from "../../lib/lora-format.js";
 import type { OnnxSignature } from "./onnx-signature.js";
-import type { ModelKind } from "./types.js";
+import type { ModelKind } from "../../contract/models.js";
 
 export interface FolderCheck {
   problems: string[];

@@ -2,7 +2,7 @@
 // walk over the protobuf that seeks past node lists and weights. Discovery uses it on multi-GB
 // exports in milliseconds, and a walk that runs off the end of the file means a truncated file.
 import { open, type FileHandle } from "node:fs/promises";
-import { pb } from "../../nodes/onnx/graph.js";
+import { pb } from "../../lib/onnx/graph.js";
 
 export interface OnnxValue {
   name: string;

@@ -11,7 +11,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
-import type { Device, LoadedSession, SessionProvider } from "../contract.js";
+import type { Device, LoadedSession, SessionProvider } from "../../contract/node.js";
 import { WorkerSession } from "./worker-session.js";
 
 export type Accelerator = "cuda" | "webgpu";

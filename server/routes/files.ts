@@ -5,7 +5,7 @@ import { readdir } from "node:fs/promises";
 import { z } from "zod";
 import type { DataDirs } from "../files/data-dirs.js";
 import { boundaryOf, firstFilePart } from "../files/multipart.js";
-import { resolveExisting } from "../files/safe-path.js";
+import { resolveExisting } from "../../lib/safe-path.js";
 import { storeUpload, UploadError } from "../files/uploads.js";
 
 const ViewQuery = z.object({

@@ -3,7 +3,7 @@
 import { Router } from "express";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { GraphFormatError, parseGraphDocument } from "../graph/schema.js";
+import { GraphFormatError, parseGraphDocument } from "../../contract/graph/schema.js";
 
 const GRAPH_FILE = /^[\w.-]+\.json$/;
 

@@ -1,9 +1,9 @@
 // Model discovery and memory over HTTP: what the loaders can offer, and "free" to drop every
 // loaded session and cached node output (ComfyUI's /free).
 import { Router } from "express";
-import type { SessionProvider } from "../contract.js";
+import type { SessionProvider } from "../../contract/node.js";
 import type { OutputCache } from "../executor/cache.js";
-import type { ModelCatalog } from "../models/types.js";
+import type { ModelCatalog } from "../../contract/models.js";
 
 export function modelsRouter(catalog: ModelCatalog, sessions: SessionProvider, cache: OutputCache): Router {
   const r = Router();

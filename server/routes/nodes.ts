@@ -2,7 +2,7 @@
 // widgets get their model choices from discovery on each request, so new model folders show up.
 import { Router } from "express";
 import { withModelChoices } from "../models/choices.js";
-import type { ModelCatalog } from "../models/types.js";
+import type { ModelCatalog } from "../../contract/models.js";
 import type { NodeRegistry } from "../registry.js";
 
 export function nodesRouter(registry: NodeRegistry, catalog: ModelCatalog): Router {

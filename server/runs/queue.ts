@@ -6,9 +6,9 @@ import type { OutputCache } from "../executor/cache.js";
 import type { RuntimeServices } from "../executor/context.js";
 import { executePlan, type FinishedEvent } from "../executor/execute.js";
 import { planRun, type Plan, type ValidationError } from "../graph/plan.js";
-import { GraphFormatError, parseGraphDocument } from "../graph/schema.js";
+import { GraphFormatError, parseGraphDocument } from "../../contract/graph/schema.js";
 import type { NodeRegistry } from "../registry.js";
-import type { PreviewEvent, RunEvent, RunInfo } from "./events.js";
+import type { PreviewEvent, RunEvent, RunInfo } from "../../contract/events.js";
 import { applyEvent, newRunInfo } from "./record.js";
 
 export type SubmitResult = { ok: true; runId: string } | { ok: false; errors: ValidationError[] };

@@ -1,6 +1,6 @@
 // The run record (GET /api/runs/:id, the WebSocket "state" message) is a fold of the run's
 // events, so what a reconnecting client is told always matches what live clients saw.
-import type { RunEvent, RunInfo } from "./events.js";
+import type { RunEvent, RunInfo } from "../../contract/events.js";
 
 export function newRunInfo(id: string, outputs: string[], order: { id: string; type: string }[]): RunInfo {
   return {

@@ -4,9 +4,9 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocket, WebSocketServer } from "ws";
-import type { PreviewEvent } from "../runs/events.js";
+import type { PreviewEvent } from "../../contract/events.js";
 import type { RunQueue } from "../runs/queue.js";
-import { encodePreviewFrame } from "./frames.js";
+import { encodePreviewFrame } from "../../contract/preview-frame.js";
 
 const PING_MS = 30_000;
 

@@ -2,13 +2,13 @@
 // score, annotated image) per embedder and variant, and the bare metric on given similarities.
 import { fileURLToPath } from "node:url";
 import { createSessionProvider } from "../../server/models/sessions.js";
-import { resizeImage } from "../../nodes/image/codec.js";
+import { resizeImage } from "../../lib/image/codec.js";
 import { scoreImage, referenceMatrix } from "../../nodes/evaluation/dnc.js";
 import { createScorer } from "../../nodes/evaluation/scorer.js";
 import { readSubjectFolder } from "../../nodes/subjects/subject-folder.js";
 import { ensureTinyModels } from "../helpers/tiny.js";
-import { createRng } from "../../nodes/random.js";
-import type { ModelRef, RgbImage } from "../../nodes/values.js";
+import { createRng } from "../../lib/random.js";
+import type { ModelRef, RgbImage } from "../../contract/values.js";
 
 const IMAGES = 24;
 

@@ -2,14 +2,14 @@
 // progress, previews) against a bare loop of UNet session.run calls with the same inputs, and
 // what the per-step latent preview costs.
 import ort from "onnxruntime-node";
-import type { NodeContext } from "../../server/contract.js";
+import type { NodeContext } from "../../contract/node.js";
 import { createSessionProvider } from "../../server/models/sessions.js";
-import GaussianInit from "../../nodes/generation/GaussianInit.js";
-import Sampler from "../../nodes/generation/Sampler.js";
+import { GaussianInit } from "../../nodes/generation/gaussian-init.node.js";
+import { Sampler } from "../../nodes/generation/sampler.node.js";
 import { encodePreviewPng, latentToRgb } from "../../nodes/generation/preview.js";
 import { encodePrompt, sizeConditioning } from "../../nodes/generation/sdxl.js";
-import { gaussianNoise } from "../../nodes/random.js";
-import type { SdxlPipelineRef } from "../../nodes/values.js";
+import { gaussianNoise } from "../../lib/random.js";
+import type { SdxlPipelineRef } from "../../contract/values.js";
 import { tinyPipeline } from "../generation/helpers.js";
 
 const STEPS = 30;

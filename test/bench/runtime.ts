@@ -5,13 +5,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { setImmediate } from "node:timers/promises";
 import { z } from "zod";
-import { defineNode, type AnyNodeDefinition } from "../../server/contract.js";
+import { defineNode, type AnyNodeDefinition } from "../../contract/node.js";
 import { planRun } from "../../server/graph/plan.js";
-import { parseGraphDocument } from "../../server/graph/schema.js";
+import { parseGraphDocument } from "../../contract/graph/schema.js";
 import { NodeRegistry } from "../../server/registry.js";
 import { createRuntime } from "../../server/runtime.js";
 import { startTestServer } from "../helpers/server.js";
-import { createRng } from "../../nodes/random.js";
+import { createRng } from "../../lib/random.js";
 import { graph, testNodes } from "../runtime/test-nodes.js";
 import { runGraph } from "../runtime/run-helpers.js";
 

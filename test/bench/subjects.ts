@@ -1,7 +1,7 @@
 // Seg-Mix throughput at the reference canvas (1024x1024) on this machine: a training loop needs
 // one collage per Seg-Mix sample (p = 0.3 of samples), so this must stay well above the step rate.
 import { fileURLToPath } from "node:url";
-import { createRng } from "../../nodes/random.js";
+import { createRng } from "../../lib/random.js";
 import { defaultCollageSettings, subjectCollage } from "../../nodes/subjects/collage.js";
 import { cutMixSample } from "../../nodes/subjects/cut-mix.js";
 import { readSubjectFolder } from "../../nodes/subjects/subject-folder.js";

@@ -8,13 +8,13 @@ import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { checkAborted, defineNode, NodeInputError } from "../../server/contract.js";
-import { encodePng, probeImage } from "../../nodes/image/codec.js";
+import { checkAborted, defineNode, NodeInputError } from "../../contract/node.js";
+import { encodePng, probeImage } from "../../lib/image/codec.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { ensureTinyModels } from "../helpers/tiny.js";
 import { launchBrowser } from "./browser.js";
 import { buildEditor, type BuiltEditor } from "./build-editor.js";
-import type { GraphDocument } from "../../server/graph/schema.js";
+import type { GraphDocument } from "../../contract/graph/schema.js";
 
 /** Streams a preview frame and progress per step until cancelled; shows a plot when it starts. */
 const SlowPreview = defineNode({

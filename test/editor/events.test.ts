@@ -1,6 +1,6 @@
 // The editor's reading of the runtime's WebSocket messages, against the runtime's own encoder.
 import { describe, expect, it } from "vitest";
-import { encodePreviewFrame } from "../../server/ws/frames.js";
+import { encodePreviewFrame } from "../../contract/preview-frame.js";
 import { parseEventText, parsePreviewFrame } from "../../editor/src/events.js";
 
 describe("WebSocket messages", () => {

@@ -1,8 +1,8 @@
 // Reading the graph back out of a PNG that the runtime's SaveImage writer produced.
 import { describe, expect, it } from "vitest";
-import { encodePng } from "../../nodes/image/codec.js";
-import { addPngText, asciiJson } from "../../nodes/image/png-text.js";
-import { GRAPH_TEXT_KEYWORD as GRAPH_KEYWORD, graphTextFromPng } from "../../nodes/image/png-chunks.js";
+import { encodePng } from "../../lib/image/codec.js";
+import { addPngText, asciiJson } from "../../lib/image/png-text.js";
+import { GRAPH_TEXT_KEYWORD as GRAPH_KEYWORD, graphTextFromPng } from "../../lib/image/png-chunks.js";
 
 const doc = {
   format: "mudi-graph",

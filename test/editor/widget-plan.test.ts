@@ -1,7 +1,7 @@
 // Widgets from a node's zod schema as the runtime publishes it (describeNode -> JSON Schema).
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { defineNode } from "../../server/contract.js";
+import { defineNode } from "../../contract/node.js";
 import { describeNode } from "../../server/registry.js";
 import { fromWidgetValue, toWidgetValue, widgetPlans, type WidgetPlan } from "../../editor/src/widget-plan.js";
 import type { JsonSchema } from "../../editor/src/api.js";

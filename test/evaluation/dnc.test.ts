@@ -11,7 +11,7 @@ import {
   scoreImage,
   spectralNorm,
 } from "../../nodes/evaluation/dnc.js";
-import { createRng } from "../../nodes/random.js";
+import { createRng } from "../../lib/random.js";
 
 describe("Algorithm 3 (two subjects)", () => {
   it("scores the paper's Figure 10 examples", () => {
@@ -70,13 +70,13 @@ describe("spectral norm", () => {
   it("matches the closed form of any 2x2 [[a,b],[c,d]]", () => {
     // A^T A has trace T = a^2+b^2+c^2+d^2 and determinant det(A)^2, so its eigenvalues are the roots of
     // x^2 - T x + det^2 = 0 and the largest singular value is sqrt((T + sqrt(T^2 - 4 det^2)) / 2).
-    const closedForm = ([[a, b], [c, d]]: number[][]) => {
-      const t = a! ** 2 + b! ** 2 + c! ** 2 + d! ** 2, det = a! * d! - b! * c!;
+    const closedForm = ([[a, b], [c, d]]: [[number, number], [number, number]]) => {
+      const t = a ** 2 + b ** 2 + c ** 2 + d ** 2, det = a * d - b * c;
       return Math.sqrt((t + Math.sqrt(Math.max(0, t * t - 4 * det * det))) / 2);
     };
     const rng = createRng(7);
     for (let i = 0; i < 200; i++) {
-      const m = [[rng.normal(), rng.normal()], [rng.normal(), rng.normal()]];
+      const m: [[number, number], [number, number]] = [[rng.normal(), rng.normal()], [rng.normal(), rng.normal()]];
       expect(spectralNorm(m)).toBeCloseTo(closedForm(m), 9);
     }
     // equal singular values (a rotation times 2) and a singular matrix

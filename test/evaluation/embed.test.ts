@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { dinov2Spec, genericSpec, pixelValues, poolOutput, type EmbedderSpec } from "../../nodes/evaluation/embed.js";
-import type { RgbImage } from "../../nodes/values.js";
+import type { RgbImage } from "../../contract/values.js";
 
 const spec = (over: Partial<EmbedderSpec>): EmbedderSpec => ({
   model: "unused.onnx", resizeMode: "shortest-edge", shortestEdge: 4, width: 4, height: 4, padValue: 255, rescale: 1 / 255,

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { expandPrompt, gridJobs, gridMethods, runGrid, THUMBNAIL_SIZE, unboundPlaceholders, type GridDeps, type GridJob } from "../../nodes/evaluation/grid.js";
 import type { EvaluationReport } from "../../nodes/evaluation/report.js";
 import type { ScoredImage } from "../../nodes/evaluation/scorer.js";
-import type { RgbImage } from "../../nodes/values.js";
+import type { RgbImage } from "../../contract/values.js";
 
 describe("grid plan", () => {
   it("names methods pipeline by initializer and tells equal pipelines apart", () => {

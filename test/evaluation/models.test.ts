@@ -5,15 +5,15 @@ import { fileURLToPath } from "node:url";
 import ort from "onnxruntime-node";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NodeInputError, type SessionProvider } from "../../server/contract.js";
+import { NodeInputError, type SessionProvider } from "../../contract/node.js";
 import { createSessionProvider } from "../../server/models/sessions.js";
 import { dinov2Spec, openEmbedder, pixelValues } from "../../nodes/evaluation/embed.js";
 import { createScorer } from "../../nodes/evaluation/scorer.js";
-import { resizeImage } from "../../nodes/image/codec.js";
+import { resizeImage } from "../../lib/image/codec.js";
 import { detectWithModel } from "../../nodes/subjects/owlv2.js";
 import { readSubjectFolder } from "../../nodes/subjects/subject-folder.js";
 import { ensureTinyModels, type TinyModels } from "../helpers/tiny.js";
-import type { Box, ModelRef, RgbImage, Subject } from "../../nodes/values.js";
+import type { Box, ModelRef, RgbImage, Subject } from "../../contract/values.js";
 
 let tiny: TinyModels;
 let sessions: SessionProvider;

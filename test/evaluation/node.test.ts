@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunSummary } from "../../server/cli/run-command.js";
 import { createSessionProvider } from "../../server/models/sessions.js";
 import { REPO_ROOT } from "../../server/runtime.js";
-import { decodeImage } from "../../nodes/image/codec.js";
+import { decodeImage } from "../../lib/image/codec.js";
 import { detectWithModel } from "../../nodes/subjects/owlv2.js";
 import { ensureTinyModels } from "../helpers/tiny.js";
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { cropToWhiteSquare, pixelRect } from "../../nodes/evaluation/crops.js";
 import { compareImage, embedReferences, type DncModels } from "../../nodes/evaluation/compare.js";
 import { annotateImage, boxAnnotations, SUBJECT_COLORS } from "../../nodes/evaluation/annotate.js";
-import type { Box, RgbImage } from "../../nodes/values.js";
+import type { Box, RgbImage } from "../../contract/values.js";
 
 function blank(width: number, height: number, rgb = [255, 255, 255]): RgbImage {
   const data = new Uint8Array(width * height * 3);

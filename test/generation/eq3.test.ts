@@ -7,8 +7,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { latentMask, mudiInitFromCollage } from "../../nodes/generation/mudi-init.js";
 import { initialLatent } from "../../nodes/generation/sample.js";
 import { createScheduler } from "../../nodes/generation/schedulers/index.js";
-import { gaussianNoise } from "../../nodes/random.js";
-import type { Mask, RgbImage, SdxlPipelineRef } from "../../nodes/values.js";
+import { gaussianNoise } from "../../lib/random.js";
+import type { Mask, RgbImage, SdxlPipelineRef } from "../../contract/values.js";
 import { testSessions, tinyPipeline } from "./helpers.js";
 
 const W = 64, H = 64, LW = 8, LH = 8;

@@ -1,7 +1,7 @@
 // Shared fixtures of the generation tests: the tiny SDXL pipeline as a PIPELINE value and real ORT sessions.
 import { join } from "node:path";
 import { createSessionProvider, type ManagedSessionProvider } from "../../server/models/sessions.js";
-import type { SdxlPipelineRef } from "../../nodes/values.js";
+import type { SdxlPipelineRef } from "../../contract/values.js";
 import { ensureTinyModels } from "../helpers/tiny.js";
 
 export async function tinyPipeline(): Promise<SdxlPipelineRef> {

@@ -1,11 +1,11 @@
 // Latent preview against the factors published in DESIGN.md, worked by hand; the throttle's budget;
 // seeded noise of the initializers.
 import { describe, expect, it } from "vitest";
-import GaussianInit from "../../nodes/generation/GaussianInit.js";
+import { GaussianInit } from "../../nodes/generation/gaussian-init.node.js";
 import { encodePreviewPng, latentToRgb } from "../../nodes/generation/preview.js";
-import { decodeImage } from "../../nodes/image/codec.js";
+import { decodeImage } from "../../lib/image/codec.js";
 import { PreviewThrottle } from "../../nodes/generation/preview-throttle.js";
-import { gaussianNoise } from "../../nodes/random.js";
+import { gaussianNoise } from "../../lib/random.js";
 
 const to255 = (v: number) => Math.round(((Math.min(1, Math.max(-1, v)) + 1) / 2) * 255);
 

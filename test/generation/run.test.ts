@@ -9,7 +9,7 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeImage } from "../../nodes/image/codec.js";
+import { decodeImage } from "../../lib/image/codec.js";
 import { createRuntime, REPO_ROOT, type Runtime } from "../../server/runtime.js";
 import { ensureTinyModels } from "../helpers/tiny.js";
 

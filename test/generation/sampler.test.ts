@@ -2,17 +2,17 @@
 // progress and a preview per step, cancellation, MuDIInit on real subject folders, Decode.
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { NodeContext, NodeDisplay, PreviewImage } from "../../server/contract.js";
-import DecodeLatent from "../../nodes/generation/DecodeLatent.js";
-import EncodeImage from "../../nodes/generation/EncodeImage.js";
-import EncodePrompt from "../../nodes/generation/EncodePrompt.js";
-import GaussianInit from "../../nodes/generation/GaussianInit.js";
-import LayoutInit from "../../nodes/generation/LayoutInit.js";
-import MuDIInit from "../../nodes/generation/MuDIInit.js";
-import Sampler from "../../nodes/generation/Sampler.js";
-import { decodeImage } from "../../nodes/image/codec.js";
+import type { NodeContext, NodeDisplay, PreviewImage } from "../../contract/node.js";
+import { DecodeLatent } from "../../nodes/generation/decode-latent.node.js";
+import { EncodeImage } from "../../nodes/generation/encode-image.node.js";
+import { EncodePrompt } from "../../nodes/generation/encode-prompt.node.js";
+import { GaussianInit } from "../../nodes/generation/gaussian-init.node.js";
+import { LayoutInit } from "../../nodes/generation/layout-init.node.js";
+import { MuDIInit } from "../../nodes/generation/mudi-init.node.js";
+import { Sampler } from "../../nodes/generation/sampler.node.js";
+import { decodeImage } from "../../lib/image/codec.js";
 import { readSubjectFolder } from "../../nodes/subjects/subject-folder.js";
-import type { SdxlPipelineRef, Subject } from "../../nodes/values.js";
+import type { SdxlPipelineRef, Subject } from "../../contract/values.js";
 import { testSessions, tinyPipeline } from "./helpers.js";
 
 const sessions = testSessions();

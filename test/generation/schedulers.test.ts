@@ -11,8 +11,8 @@ import { EulerScheduler } from "../../nodes/generation/schedulers/euler.js";
 import { EulerAncestralScheduler } from "../../nodes/generation/schedulers/euler-ancestral.js";
 import { ddpmAddNoise, ddpmAlphasCumprod, sampleTrainingTimesteps } from "../../nodes/generation/schedulers/ddpm.js";
 import { initialLatent, runSampler } from "../../nodes/generation/sample.js";
-import { createRng, gaussianNoise } from "../../nodes/random.js";
-import { tensor } from "../../nodes/tensor.js";
+import { createRng, gaussianNoise } from "../../lib/random.js";
+import { tensor } from "../../lib/tensor.js";
 
 // --- the reference, from the definitions (log-space cumulative product, a different route) ---
 const T = 1000;

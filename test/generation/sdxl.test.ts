@@ -7,13 +7,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import ort from "onnxruntime-node";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadClipTokenizer } from "../../nodes/models/tokenizer.js";
+import { loadClipTokenizer } from "../../lib/tokenizer.js";
 import { encodePrompt, guidedUnet, sizeConditioning, vaeDecode, vaeEncode } from "../../nodes/generation/sdxl.js";
 import { generate } from "../../nodes/generation/generate.js";
-import { GraphBuilder, encodeModel } from "../../nodes/onnx/graph.js";
-import { gaussianNoise } from "../../nodes/random.js";
-import { tensor } from "../../nodes/tensor.js";
-import type { RgbImage, SdxlPipelineRef } from "../../nodes/values.js";
+import { GraphBuilder, encodeModel } from "../../lib/onnx/graph.js";
+import { gaussianNoise } from "../../lib/random.js";
+import { tensor } from "../../lib/tensor.js";
+import type { RgbImage, SdxlPipelineRef } from "../../contract/values.js";
 import { testSessions, tinyPipeline } from "./helpers.js";
 
 let pipeline: SdxlPipelineRef;

@@ -3,7 +3,7 @@
 // shape constants stay inline).
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { decodeModel, encodeModel, pb } from "../../nodes/onnx/graph.js";
+import { decodeModel, encodeModel, pb } from "../../lib/onnx/graph.js";
 
 /** Writes dir/model.onnx + dir/weights.bin from the inline model at `modelPath`; returns the model path. */
 export async function withExternalWeights(modelPath: string, dir: string): Promise<string> {

@@ -3,7 +3,7 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Device, NodeContext, NodeDisplay, SessionProvider } from "../../server/contract.js";
+import type { Device, NodeContext, NodeDisplay, SessionProvider } from "../../contract/node.js";
 import { createModelCatalog } from "../../server/models/catalog.js";
 import { createSessionProvider } from "../../server/models/sessions.js";
 

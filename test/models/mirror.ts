@@ -3,7 +3,7 @@
 // discovery can be shown to accept real exports without their gigabytes of weights.
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { encodeModel, GraphBuilder, pb } from "../../nodes/onnx/graph.js";
+import { encodeModel, GraphBuilder, pb } from "../../lib/onnx/graph.js";
 
 async function save(path: string, g: GraphBuilder): Promise<void> {
   await mkdir(dirname(path), { recursive: true });

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildTinyModels } from "../../models/recipe/index.js";
-import { decodeModel, getAttr } from "../../nodes/onnx/graph.js";
+import { decodeModel, getAttr } from "../../lib/onnx/graph.js";
 import { ensureTinyModels } from "../helpers/tiny.js";
 
 async function filesOf(dir: string): Promise<string[]> {

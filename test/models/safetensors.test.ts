@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { bfloat16BitsToFloat32, float16BitsToFloat32, float32ToBfloat16Bits, float32ToFloat16Bits } from "../../nodes/models/half.js";
-import { parseSafetensors, readSafetensors, writeSafetensors } from "../../nodes/models/safetensors.js";
+import { bfloat16BitsToFloat32, float16BitsToFloat32, float32ToBfloat16Bits, float32ToFloat16Bits } from "../../lib/half.js";
+import { parseSafetensors, readSafetensors, writeSafetensors } from "../../lib/safetensors.js";
 
 // Bit patterns worked by hand from IEEE 754 binary16 / bfloat16 (sign | exponent | mantissa).
 const HALF: [number, number][] = [

@@ -1,10 +1,10 @@
-// Feeding sessions of either precision and integer width (nodes/onnx/session-io.ts), on real ORT
+// Feeding sessions of either precision and integer width (lib/onnx/session-io.ts), on real ORT
 // sessions of small models that declare float16 or float32 I/O and int32 or int64 ids, as fp16
 // SDXL exports and different text-encoder exports do. Expected values worked by hand in binary16.
 import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
-import { encodeModel, GraphBuilder } from "../../nodes/onnx/graph.js";
-import { checkInputs, floatInput, floatOutput, hasInput, intInput } from "../../nodes/onnx/session-io.js";
+import { encodeModel, GraphBuilder } from "../../lib/onnx/graph.js";
+import { checkInputs, floatInput, floatOutput, hasInput, intInput } from "../../lib/onnx/session-io.js";
 
 /** y = 2x in `dtype`, and ids -> float32 (cast) from `ids` of `idType`. */
 async function session(dtype: "float16" | "float32", idType: "int32" | "int64"): Promise<ort.InferenceSession> {

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { clipTokenizerJson, loadClipTokenizer } from "../../nodes/models/tokenizer.js";
+import { clipTokenizerJson, loadClipTokenizer } from "../../lib/tokenizer.js";
 import { ensureTinyModels, type TinyModels } from "../helpers/tiny.js";
 
 let tiny: TinyModels;

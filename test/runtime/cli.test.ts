@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readPngText } from "../../nodes/image/png-chunks.js";
+import { readPngText } from "../../lib/image/png-chunks.js";
 import { REPO_ROOT } from "../../server/runtime.js";
 
 const exec = promisify(execFile);

@@ -7,7 +7,7 @@ import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DataDirs } from "../../server/files/data-dirs.js";
-import { checkRelativeName } from "../../server/files/safe-path.js";
+import { checkRelativeName } from "../../lib/safe-path.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 
 let srv: TestServer;

@@ -2,7 +2,7 @@
 // version 0 document (the prototype's array form) up to v1.
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { GraphFormatError, parseGraphDocument } from "../../server/graph/schema.js";
+import { GraphFormatError, parseGraphDocument } from "../../contract/graph/schema.js";
 
 describe("graph document v1", () => {
   it("keeps unknown node types, extra fields and the editor part", () => {

@@ -6,10 +6,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeImage, encodePng } from "../../nodes/image/codec.js";
-import { readPngText } from "../../nodes/image/png-chunks.js";
-import { addPngText, asciiJson } from "../../nodes/image/png-text.js";
-import { parseGraphDocument } from "../../server/graph/schema.js";
+import { decodeImage, encodePng } from "../../lib/image/codec.js";
+import { readPngText } from "../../lib/image/png-chunks.js";
+import { addPngText, asciiJson } from "../../lib/image/png-text.js";
+import { parseGraphDocument } from "../../contract/graph/schema.js";
 import { createRuntime, REPO_ROOT, type Runtime } from "../../server/runtime.js";
 import { runGraph } from "./run-helpers.js";
 

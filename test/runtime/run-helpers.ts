@@ -1,5 +1,5 @@
 // Submitting a graph to a runtime's queue and collecting that run's events until it finishes.
-import type { RunEvent } from "../../server/runs/events.js";
+import type { RunEvent } from "../../contract/events.js";
 import type { Runtime } from "../../server/runtime.js";
 
 export interface RunTrace {

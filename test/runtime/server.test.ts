@@ -2,7 +2,7 @@
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { decodeImage } from "../../nodes/image/codec.js";
+import { decodeImage } from "../../lib/image/codec.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { graph, testNodes } from "./test-nodes.js";
 import { WsClient } from "./ws-client.js";

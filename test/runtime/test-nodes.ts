@@ -3,8 +3,8 @@
 import { writeFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
-import { checkAborted, defineNode, type AnyNodeDefinition } from "../../server/contract.js";
-import { encodePng } from "../../nodes/image/codec.js";
+import { checkAborted, defineNode, type AnyNodeDefinition } from "../../contract/node.js";
+import { encodePng } from "../../lib/image/codec.js";
 
 export const NumberNode = defineNode({
   id: "test.Number",

@@ -2,7 +2,7 @@
 // all at once, and only the ancestors of the requested outputs are planned, in order.
 import { describe, expect, it } from "vitest";
 import { planRun, type PlanResult } from "../../server/graph/plan.js";
-import { parseGraphDocument } from "../../server/graph/schema.js";
+import { parseGraphDocument } from "../../contract/graph/schema.js";
 import { NodeRegistry } from "../../server/registry.js";
 import { graph, testNodes } from "./test-nodes.js";
 

@@ -1,7 +1,7 @@
 // A real WebSocket client for tests: keeps every message (JSON events parsed, binary preview
 // frames decoded) and waits for the one a test needs.
 import WebSocket from "ws";
-import { decodePreviewFrame, type PreviewHeader } from "../../server/ws/frames.js";
+import { decodePreviewFrame, type PreviewHeader } from "../../contract/preview-frame.js";
 
 export type WsMessage = { kind: "json"; data: { type: string; runId?: string; [k: string]: unknown } } | { kind: "preview"; header: PreviewHeader; bytes: Uint8Array };
 

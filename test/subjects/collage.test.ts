@@ -10,9 +10,9 @@ import {
   subjectCollage,
   type CollageItem,
 } from "../../nodes/subjects/collage.js";
-import { createRng } from "../../nodes/random.js";
+import { createRng } from "../../lib/random.js";
 import { collageSettings, parseRelativeScale, segMixBatch, segMixSettingsSchema } from "../../nodes/subjects/seg-mix.js";
-import type { Mask, RgbImage, Subject } from "../../nodes/values.js";
+import type { Mask, RgbImage, Subject } from "../../contract/values.js";
 
 type Rgb = readonly [number, number, number];
 

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeMask } from "../../nodes/image/codec.js";
+import { decodeMask } from "../../lib/image/codec.js";
 import { ensureTinyModels } from "../helpers/tiny.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { runGraph } from "./run-graph.js";

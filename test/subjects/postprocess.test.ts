@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { iou, owlBoxes, owlPixelValues, type OwlConfig } from "../../nodes/subjects/owlv2.js";
 import { chooseMask, samMaskFromOutputs, samPixelValues, samResizedSize, upscaleMask, type SamConfig } from "../../nodes/subjects/sam.js";
 import { autoMask, growBox, singleBox } from "../../nodes/subjects/auto-mask.js";
-import type { Box, Mask, RgbImage, Subject } from "../../nodes/values.js";
+import type { Box, Mask, RgbImage, Subject } from "../../contract/values.js";
 
 const logit = (p: number) => Math.log(p / (1 - p));
 

@@ -2,7 +2,7 @@
 // is about the loop), and mudi.PriorImages end to end on the tiny pipeline, detector and SAM.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makePriorSubject, priorPrompt, priorSeed } from "../../nodes/subjects/prior.js";
-import type { Box, RgbImage } from "../../nodes/values.js";
+import type { Box, RgbImage } from "../../contract/values.js";
 import { ensureTinyModels } from "../helpers/tiny.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { runGraph } from "./run-graph.js";

@@ -9,7 +9,7 @@ import { autoMask } from "../../nodes/subjects/auto-mask.js";
 import { detect, loadOwlModel, owlModelPath, type OwlModel } from "../../nodes/subjects/owlv2.js";
 import { readSamConfig, samModelPaths, samPromptFeeds, segment, type SamConfig, type SamSessions } from "../../nodes/subjects/sam.js";
 import { readPhotos } from "../../nodes/subjects/subject-folder.js";
-import type { Subject } from "../../nodes/values.js";
+import type { Subject } from "../../contract/values.js";
 import { ensureTinyModels } from "../helpers/tiny.js";
 import { writeSyntheticSubject } from "./synthetic-subjects.js";
 

@@ -8,12 +8,12 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeMask } from "../../nodes/image/codec.js";
-import { writeReview } from "../../nodes/subjects/review-manifest.js";
+import { decodeMask } from "../../lib/image/codec.js";
+import { writeReview } from "../../nodes/subjects/review-write.js";
 import { readSubjectFolder } from "../../nodes/subjects/subject-folder.js";
 import { DataDirs } from "../../server/files/data-dirs.js";
 import { createSessionProvider } from "../../server/models/sessions.js";
-import { subjectsRouter } from "../../server/routes/subjects.js";
+import { subjectsRouter } from "../../nodes/subjects/review-routes.js";
 import { ensureTinyModels } from "../helpers/tiny.js";
 import { writeSyntheticSubject } from "./synthetic-subjects.js";
 

@@ -5,7 +5,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import sharp from "sharp";
-import { createRng, type Rng } from "../../nodes/random.js";
+import { createRng, type Rng } from "../../lib/random.js";
 
 export type SubjectKind = "plush" | "can";
 

@@ -1,7 +1,7 @@
 // Shared inputs of the training tests.
-import { DEFAULT_LORA_TARGETS } from "../../nodes/onnx/lora.js";
+import { DEFAULT_LORA_TARGETS } from "../../lib/onnx/lora.js";
 import type { TrainOptions } from "../../nodes/training/trainer.js";
-import type { Mask, RgbImage } from "../../nodes/values.js";
+import type { Mask, RgbImage } from "../../contract/values.js";
 
 /** A smooth colour ramp: structured enough for the VAE to give a non-trivial latent. */
 export function gradientImage(size: number, phase = 0): RgbImage {

@@ -1,8 +1,8 @@
 // Every rule in the gradient table against central finite differences (real ORT sessions).
 import { describe, expect, it } from "vitest";
-import { DataType } from "../../nodes/onnx/graph.js";
-import { GRAD_RULES } from "../../nodes/onnx/grad-rules.js";
-import { numel } from "../../nodes/tensor.js";
+import { DataType } from "../../lib/onnx/graph.js";
+import { GRAD_RULES } from "../../lib/onnx/grad-rules.js";
+import { numel } from "../../lib/tensor.js";
 import { gradCheck, type CheckInput } from "./gradcheck.js";
 
 const TOL = 3e-4;

@@ -2,11 +2,11 @@
 // The checked function is L = sum_i R_i * out_i with fixed random R per output: a random
 // linear functional of the outputs, so every output element's gradient path is exercised.
 import * as ort from "onnxruntime-node";
-import { GraphBuilder, encodeModel, type DataTypeName, type onnx } from "../../nodes/onnx/graph.js";
-import { buildGradientModel, defaultGradName } from "../../nodes/onnx/autodiff.js";
-import { probeStaticInfo } from "../../nodes/onnx/static-info.js";
-import { createRng } from "../../nodes/random.js";
-import { numel } from "../../nodes/tensor.js";
+import { GraphBuilder, encodeModel, type DataTypeName, type onnx } from "../../lib/onnx/graph.js";
+import { buildGradientModel, defaultGradName } from "../../lib/onnx/autodiff.js";
+import { probeStaticInfo } from "../../lib/onnx/static-info.js";
+import { createRng } from "../../lib/random.js";
+import { numel } from "../../lib/tensor.js";
 
 export interface CheckInput {
   name: string;

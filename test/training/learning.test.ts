@@ -14,11 +14,11 @@ import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeText, sizeConditioning, vaeEncode } from "../../nodes/generation/sdxl.js";
 import { ddpmAddNoise } from "../../nodes/generation/schedulers/ddpm.js";
-import { decodeModel, encodeModel, type onnx } from "../../nodes/onnx/graph.js";
-import { DEFAULT_LORA_TARGETS, foldLoras } from "../../nodes/onnx/lora.js";
-import { gaussianNoise } from "../../nodes/random.js";
+import { decodeModel, encodeModel, type onnx } from "../../lib/onnx/graph.js";
+import { DEFAULT_LORA_TARGETS, foldLoras } from "../../lib/onnx/lora.js";
+import { gaussianNoise } from "../../lib/random.js";
 import { trainLora } from "../../nodes/training/trainer.js";
-import type { Conditioning, RgbImage, SdxlPipelineRef, Subject } from "../../nodes/values.js";
+import type { Conditioning, RgbImage, SdxlPipelineRef, Subject } from "../../contract/values.js";
 import { tinyPipeline, testSessions } from "../generation/helpers.js";
 import { gradientImage, trainOptions } from "./fixtures.js";
 

@@ -4,11 +4,11 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { beforeAll, describe, expect, it } from "vitest";
-import { decodeModel, encodeModel, modulePathOfNode, type onnx } from "../../nodes/onnx/graph.js";
-import { DEFAULT_LORA_TARGETS, findLoraSites, foldLoras, injectLora, loraKeys, loraShapes } from "../../nodes/onnx/lora.js";
-import { createRng } from "../../nodes/random.js";
-import { numel, tensor, type Tensor } from "../../nodes/tensor.js";
-import { kohyaNameToModule, sgmNameToModule, toKohyaKeys, toPeftKeys } from "../../nodes/training/lora-format.js";
+import { decodeModel, encodeModel, modulePathOfNode, type onnx } from "../../lib/onnx/graph.js";
+import { DEFAULT_LORA_TARGETS, findLoraSites, foldLoras, injectLora, loraKeys, loraShapes } from "../../lib/onnx/lora.js";
+import { createRng } from "../../lib/random.js";
+import { numel, tensor, type Tensor } from "../../lib/tensor.js";
+import { kohyaNameToModule, sgmNameToModule, toKohyaKeys, toPeftKeys } from "../../lib/lora-format.js";
 import { ensureTinyModels } from "../helpers/tiny.js";
 
 let unet: onnx.ModelProto;

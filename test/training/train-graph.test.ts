@@ -4,7 +4,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseSafetensors } from "../../nodes/models/safetensors.js";
+import { parseSafetensors } from "../../lib/safetensors.js";
 import { ensureTinyModels } from "../helpers/tiny.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 

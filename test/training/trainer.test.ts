@@ -6,13 +6,13 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import type { SessionProvider } from "../../server/contract.js";
-import { createRng } from "../../nodes/random.js";
+import type { SessionProvider } from "../../contract/node.js";
+import { createRng } from "../../lib/random.js";
 import { adamwStep, clipGradNorm, createAdamWState } from "../../nodes/training/adamw.js";
 import { decodeCheckpoint, fileCheckpointStore } from "../../nodes/training/checkpoint.js";
 import { sampleExample, type Example } from "../../nodes/training/data.js";
 import { trainLora, type StepReport } from "../../nodes/training/trainer.js";
-import type { Subject } from "../../nodes/values.js";
+import type { Subject } from "../../contract/values.js";
 import { testSessions, tinyPipeline } from "../generation/helpers.js";
 import { discMask, gradientImage, trainOptions } from "./fixtures.js";
 

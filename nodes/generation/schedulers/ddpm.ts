@@ -1,7 +1,7 @@
 // The training side of the noise schedule (DDPM, Ho et al. 2020, eq. 4): the trainer draws a
 // uniform timestep per sample and noises the latent with q(x_t | x_0) = N(sqrt(abar_t) x0, (1 - abar_t) I);
 // the target is the noise (epsilon prediction). Same scaled_linear betas as the samplers.
-import type { Rng } from "../../random.js";
+import type { Rng } from "../../../lib/random.js";
 import { SDXL_TRAIN_SCHEDULE, trainSchedule, type TrainScheduleConfig } from "./schedule.js";
 
 export const DDPM_SCHEDULE: TrainScheduleConfig = SDXL_TRAIN_SCHEDULE;

@@ -1,0 +1,22 @@
+// mudi.CombineSubjects: two to four SUBJECTs into one SUBJECTS list, in socket order.
+import { z } from "zod";
+import { defineNode } from "../../contract/node.js";
+
+export const CombineSubjects = defineNode({
+  id: "mudi.CombineSubjects",
+  title: "Combine Subjects",
+  category: "subjects",
+  description: "Collects subjects into one list for auto-masking, Seg-Mix, training and MuDI initialization (order is kept).",
+  inputs: {
+    subject1: { type: "SUBJECT" },
+    subject2: { type: "SUBJECT" },
+    subject3: { type: "SUBJECT", optional: true },
+    subject4: { type: "SUBJECT", optional: true },
+  },
+  outputs: { subjects: { type: "SUBJECTS" } },
+  widgets: z.object({}),
+  async run(inputs) {
+    const subjects = [inputs.subject1, inputs.subject2, inputs.subject3, inputs.subject4].filter((s) => s !== undefined);
+    return { subjects };
+  },
+});
