@@ -8,8 +8,12 @@ export const EMBEDDER_CONFIG_FILE = "mudi-embedder.json";
 export const EmbedderConfig = z.object({
   format: z.literal("mudi-embedder"),
   version: z.literal(1),
-  /** ONNX file, relative to the folder. */
-  model: z.string().default("model.onnx"),
+  /** ONNX file, relative to the folder and inside it (no absolute path, no ".."). */
+  model: z
+    .string()
+    .min(1)
+    .default("model.onnx")
+    .refine((p) => !/^([/\\]|[a-zA-Z]:)/.test(p) && !p.split(/[/\\]/).includes(".."), 'model must name a file inside the folder (relative, without "..")'),
   /** Name of the image input, float32 [B, 3, height, width]. */
   input: z.string().default("pixel_values"),
   size: z.object({ width: z.number().int().positive(), height: z.number().int().positive() }),

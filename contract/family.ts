@@ -9,6 +9,9 @@ export interface FamilyRouteServices {
   readonly outputsDir: string;
   /** Atomic, never-overwriting write into the outputs folder; returns the name used. */
   writeOutput(name: string, bytes: Uint8Array): Promise<string>;
+  /** The inputs folder (where user data the nodes read lives, e.g. reviewed masks). */
+  readonly inputsDir: string;
+  /** Sessions of the routes' own, never those of the run queue (free them when idle). */
   readonly sessions: SessionProvider;
 }
 

@@ -3,6 +3,10 @@
 // ordering, caching and transport live in the executor, never in a node.
 import type { z } from "zod";
 import type { SocketValues } from "./values.js";
+import type { NodeDisplay } from "./display.js";
+import { definitionProblems } from "./node-checks.js";
+
+export type { NodeDisplay };
 
 /** Every socket type a node can declare. The editor colours links by these. */
 export type SocketType = keyof SocketValues;
@@ -25,15 +29,6 @@ export type InputValues<I extends Sockets> = {
 
 /** The values run() returns for its output sockets. */
 export type OutputValues<O extends Sockets> = { [K in keyof O]: SocketValues[O[K]["type"]] };
-
-/** What a finished node shows the user (images on the node, text, tables). */
-export interface NodeDisplay {
-  /** Files written into the outputs dir (names relative to it), shown on the node. */
-  images?: string[];
-  text?: string[];
-  /** Any JSON the editor renders as a table or plot (loss curve, scores). */
-  data?: unknown;
-}
 
 export interface PreviewImage {
   mime: "image/png" | "image/jpeg" | "image/webp";
@@ -118,22 +113,39 @@ export interface NodeDefinition<
   run(inputs: InputValues<I>, widgets: z.infer<W>, ctx: NodeContext): Promise<OutputValues<O>>;
 }
 
+/** A definition with its socket and widget types erased: what families, the registry and the executor hold. */
 export type AnyNodeDefinition = NodeDefinition<Sockets, Sockets, z.ZodObject>;
 
-export function defineNode<I extends Sockets, O extends Sockets, W extends z.ZodObject>(
-  def: NodeDefinition<I, O, W>,
-): NodeDefinition<I, O, W> {
-  return def;
+/**
+ * What defineNode returns: an AnyNodeDefinition (families list them without casts) that keeps its
+ * typed run() as the first overload, so a test calling `Sampler.run(...)` still gets typed outputs.
+ */
+export type DefinedNode<I extends Sockets, O extends Sockets, W extends z.ZodObject> = NodeDefinition<I, O, W> & AnyNodeDefinition;
+
+/** Checks the declaration (node-checks.ts) and throws one error naming the node and every problem. */
+export function defineNode<I extends Sockets, O extends Sockets, W extends z.ZodObject>(def: NodeDefinition<I, O, W>): DefinedNode<I, O, W> {
+  const problems = definitionProblems(def);
+  if (problems.length) throw new Error(`node definition "${def.id}": ${problems.join("; ")}`);
+  // The one cast: run() takes the typed values, which the executor guarantees by planning
+  // (input socket types checked against their links, widgets parsed by this schema).
+  return def as unknown as DefinedNode<I, O, W>;
 }
 
-/** Thrown by a node when the user's input is wrong; the message is shown on the node as is. */
+/**
+ * Thrown by a node when the user's input is wrong; the message is shown on the node as is, on
+ * the input socket or widget it names. A bare name may be either: the executor places it by the
+ * node's definition (an input socket first, else a widget). Any other exception is a bug in the
+ * node and is reported as the node's error, with its stack, never on an input.
+ */
 export class NodeInputError extends Error {
-  constructor(
-    message: string,
-    readonly input?: string,
-  ) {
+  readonly input?: string;
+  readonly widget?: string;
+  constructor(message: string, where?: string | { input: string } | { widget: string }) {
     super(message);
     this.name = "NodeInputError";
+    if (typeof where === "string") this.input = where;
+    else if (where && "input" in where) this.input = where.input;
+    else if (where) this.widget = where.widget;
   }
 }
 

@@ -3,9 +3,7 @@
 // Written by the node, read and updated by the mask-review routes (nodes/subjects/review-routes.ts); the route only ever
 // writes to the places a manifest names, so a client cannot choose where files go.
 import { z } from "zod";
-
-/** A box in photo pixels (the SAM prompt). */
-export const reviewBoxSchema = z.object({ x0: z.number(), y0: z.number(), x1: z.number(), y1: z.number() });
+import { rectSchema } from "./geometry.js";
 
 export const reviewImageSchema = z.object({
   file: z.string(),
@@ -17,8 +15,8 @@ export const reviewImageSchema = z.object({
   status: z.enum(["masked", "failed", "kept", "corrected"]),
   reason: z.string().optional(),
   /** The SAM prompt used last, in photo pixels. */
-  box: reviewBoxSchema.optional(),
-  /** Where the accepted correction was saved (absolute path), once accepted. */
+  box: rectSchema.optional(),
+  /** Where the accepted correction was saved (reviewed-masks/<content hash>.png in the inputs folder), once accepted. */
   savedTo: z.string().optional(),
 });
 
@@ -38,7 +36,6 @@ export const reviewManifestSchema = z.object({
 });
 
 export type ReviewManifest = z.infer<typeof reviewManifestSchema>;
-export type ReviewBox = z.infer<typeof reviewBoxSchema>;
 
 /** What the editor's "Review masks" button receives (display data key maskReview). */
 export interface MaskReviewData {

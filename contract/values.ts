@@ -4,6 +4,7 @@
 import type { Device } from "./node.js";
 import type { ModelKind } from "./models.js";
 import type { Tensor } from "./tensor.js";
+import type { Rect } from "./geometry.js";
 
 /** 8-bit RGB, interleaved, row-major. */
 export interface RgbImage {
@@ -12,19 +13,15 @@ export interface RgbImage {
   readonly data: Uint8Array;
 }
 
-/** 8-bit single-channel mask; 0 is background, >122 is foreground (DESIGN.md threshold). */
+/** 8-bit single-channel mask; 0 is background, >122 is foreground (docs/ARCHITECTURE.md, "Method reference"). */
 export interface Mask {
   readonly width: number;
   readonly height: number;
   readonly data: Uint8Array;
 }
 
-/** A box in original image pixels, [x0,y0) to [x1,y1). */
-export interface Box {
-  x0: number;
-  y0: number;
-  x1: number;
-  y1: number;
+/** A detected box in original image pixels, [x0,y0) to [x1,y1). */
+export interface Box extends Rect {
   score: number;
   /** Index of the text query that matched. */
   label: number;
@@ -98,8 +95,10 @@ export interface Latent {
 
 /**
  * A starting point for the sampler. Gaussian: mean undefined, z_T = init_noise_sigma * noise.
- * MuDI/layout: z_T = scheduler.addNoise(mean, noise, first timestep), as eq. 3 of the paper.
- * The sampler owns the scheduler, so the noising happens there.
+ * MuDI/layout (eq. 3 of the paper): mean = gamma * E(x_init) * Resize(M) (latent already times the
+ * VAE scaling factor, mask resized bilinearly), z_T = init_noise_sigma * (mean + noise), as
+ * diffusers' prepare_latents scales latents passed in. The sampler owns the scheduler, so the
+ * scaling happens there.
  */
 export interface LatentInit {
   readonly kind: "gaussian" | "mudi" | "layout";

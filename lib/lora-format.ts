@@ -1,12 +1,30 @@
 // LoRA key styles. We hold LoRAs in diffusers/PEFT keys (unet.<module>.lora_A.weight [r,in],
 // .lora_B.weight [out,r], .alpha) and convert at the file boundary:
-// - kohya (ComfyUI, A1111): lora_unet_<module with "." -> "_">.lora_down.weight / .lora_up.weight / .alpha
+// - kohya (sd-scripts, ComfyUI, A1111): lora_unet_<SGM module, "." -> "_">.lora_down.weight /
+//   .lora_up.weight / .alpha. sd-scripts loads SDXL LoRAs natively only with the module names of
+//   Stability's original (SGM) UNet (lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_q),
+//   so that is what we write; we read those and diffusers-named kohya keys
+//   (lora_unet_down_blocks_1_attentions_0_...).
 // - older diffusers: unet.<module>.lora.down.weight / .lora.up.weight
 // - PEFT's own save_pretrained: base_model.model.<module>.lora_A.weight
 // Kohya keys lose the dots, so reading them needs the module names: exact ones from the UNet
 // graph when given, otherwise a tokenizer that knows diffusers' multi-word segment names.
-// Kohya's SDXL trainer (sd-scripts) names modules after Stability's original UNet instead
-// (lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_q): those map block by block.
+//
+// diffusers <-> SGM module names (sd-scripts library/sdxl_model_util.py make_unet_conversion_map),
+// with L ResNets per down block (SDXL: L = 2, so L + 1 = 3) and level i, slot j:
+//   down_blocks.i.resnets.j            input_blocks.(i(L+1) + j + 1).0
+//   down_blocks.i.attentions.j         input_blocks.(i(L+1) + j + 1).1
+//   down_blocks.i.downsamplers.0.conv  input_blocks.(i(L+1) + L + 1).0.op
+//   up_blocks.i.resnets.j              output_blocks.(i(L+1) + j).0
+//   up_blocks.i.attentions.j           output_blocks.(i(L+1) + j).1
+//   up_blocks.i.upsamplers.0.conv      output_blocks.(i(L+1) + L).2.conv   (.1.conv read too: blocks without attention)
+//   mid_block.resnets.j                middle_block.(2j)
+//   mid_block.attentions.0             middle_block.1
+//   conv_in, time_embedding.linear_1/2, add_embedding.linear_1/2, conv_norm_out, conv_out:
+//     input_blocks.0.0, time_embed.0/2, label_emb.0.0/2, out.0, out.2 (SGM_TOP)
+//   ResNet children norm1, conv1, time_emb_proj, norm2, conv2, conv_shortcut:
+//     in_layers.0, in_layers.2, emb_layers.1, out_layers.0, out_layers.3, skip_connection (SGM_RESNET)
+//   inside an attention (transformer_blocks.0.attn1.to_q, proj_in, ...) the names are the same.
 import type { Tensor } from "./tensor.js";
 import { loraKeys, parsePeftKey } from "./onnx/lora.js";
 
@@ -32,10 +50,8 @@ const SGM_TOP: Readonly<Record<string, string>> = {
 };
 
 /**
- * diffusers module path of an SGM-named kohya module, or undefined when `name` is not one.
- * With L ResNets per down block (SDXL: 2), input block N > 0 is down level (N-1)/(L+1), slot
- * (N-1)%(L+1), slot L being the downsampler; output block N is up level N/(L+1), slot N%(L+1).
- * In a block, child 0 is the ResNet, then the transformer, then the upsampler (child "conv").
+ * diffusers module path of an SGM-named kohya module (the table at the top, read right to left),
+ * or undefined when `name` is not one.
  */
 export function sgmNameToModule(name: string, layersPerBlock = 2): string | undefined {
   if (SGM_TOP[name]) return SGM_TOP[name];
@@ -63,6 +79,42 @@ export function sgmNameToModule(name: string, layersPerBlock = 2): string | unde
     return blockChild("up_blocks", Math.floor(n / (L + 1)), n % (L + 1), Number(m[2]), m[3]!);
   }
   return undefined;
+}
+
+/**
+ * The SGM (Stability UNet) name of a diffusers UNet module as kohya writes it, "_"-joined (the
+ * table at the top, read left to right); throws for a module the table does not cover.
+ */
+export function moduleToSgmName(module: string, layersPerBlock = 2): string {
+  const top = Object.entries(SGM_TOP).find(([, diffusers]) => module === diffusers);
+  if (top) return top[0];
+  const L = layersPerBlock;
+  const resnet = (rest: string) => {
+    const [child, ...tail] = rest.split(".");
+    const sgm = Object.entries(SGM_RESNET).find(([, d]) => d === child)?.[0];
+    if (!sgm) throw new Error(`LoRA module ${module}: no SGM name for ResNet child "${child}"`);
+    return [sgm, ...tail].join(".");
+  };
+  const inside = (rest: string | undefined) => (rest ? `.${rest}` : "");
+  let m: RegExpExecArray | null;
+  let sgm: string | undefined;
+  if ((m = /^down_blocks\.(\d+)\.(resnets|attentions)\.(\d+)(?:\.(.+))?$/.exec(module))) {
+    const n = Number(m[1]) * (L + 1) + Number(m[3]) + 1;
+    sgm = m[2] === "resnets" ? `input_blocks.${n}.0.${resnet(m[4] ?? "")}` : `input_blocks.${n}.1${inside(m[4])}`;
+  } else if ((m = /^down_blocks\.(\d+)\.downsamplers\.0\.conv$/.exec(module))) {
+    sgm = `input_blocks.${Number(m[1]) * (L + 1) + L + 1}.0.op`;
+  } else if ((m = /^up_blocks\.(\d+)\.(resnets|attentions)\.(\d+)(?:\.(.+))?$/.exec(module))) {
+    const n = Number(m[1]) * (L + 1) + Number(m[3]);
+    sgm = m[2] === "resnets" ? `output_blocks.${n}.0.${resnet(m[4] ?? "")}` : `output_blocks.${n}.1${inside(m[4])}`;
+  } else if ((m = /^up_blocks\.(\d+)\.upsamplers\.0\.conv$/.exec(module))) {
+    sgm = `output_blocks.${Number(m[1]) * (L + 1) + L}.2.conv`;
+  } else if ((m = /^mid_block\.attentions\.0(?:\.(.+))?$/.exec(module))) {
+    sgm = `middle_block.1${inside(m[1])}`;
+  } else if ((m = /^mid_block\.resnets\.(\d+)\.(.+)$/.exec(module))) {
+    sgm = `middle_block.${2 * Number(m[1])}.${resnet(m[2]!)}`;
+  }
+  if (!sgm) throw new Error(`LoRA module ${module} has no SGM (Stability UNet) name; kohya keys need one`);
+  return sgm.replaceAll(".", "_");
 }
 
 /** "transformer_blocks_0_attn1_to_q" or "_transformer_..." -> ".transformer_blocks.0.attn1.to_q" ("" stays ""). */
@@ -93,9 +145,10 @@ export function kohyaNameToModule(name: string, knownModules?: readonly string[]
   return sgmNameToModule(name) ?? tokenizeKohya(name);
 }
 
-export const moduleToKohyaName = (module: string): string => `lora_unet_${module.replaceAll(".", "_")}`;
+/** "down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q" -> "lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_q". */
+export const moduleToKohyaName = (module: string): string => `lora_unet_${moduleToSgmName(module)}`;
 
-/** Kohya-style keys for PEFT-keyed UNet LoRA tensors; alpha is always written (rank when absent). */
+/** Kohya-style keys (SGM module names) for PEFT-keyed UNet LoRA tensors; alpha is always written (rank when absent). */
 export function toKohyaKeys(peft: Tensors): Record<string, Tensor> {
   const out: Record<string, Tensor> = {};
   for (const [key, t] of Object.entries(peft)) {
@@ -106,6 +159,31 @@ export function toKohyaKeys(peft: Tensors): Record<string, Tensor> {
     out[`${moduleToKohyaName(module)}.${suffix}`] = t;
     const alphaKey = loraKeys(module).alpha;
     if (part === "lora_A.weight" && !peft[alphaKey]) out[`${moduleToKohyaName(module)}.alpha`] = { dims: [], data: Float32Array.of(t.dims[0]!) };
+  }
+  return out;
+}
+
+/**
+ * PEFT-keyed tensors as diffusers loads them: diffusers ignores unet.<module>.alpha in PEFT-style
+ * files and uses lora_alpha = r (scale 1), so the scale alpha/r is folded into lora_B and the
+ * .alpha keys are dropped. The LoRA's effect (alpha/r) B A is unchanged.
+ */
+export function foldAlphaIntoB(peft: Tensors): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const [key, t] of Object.entries(peft)) {
+    const parsed = parsePeftKey(key);
+    if (!parsed) throw new Error(`LoRA key "${key}" is not a diffusers/PEFT UNet key (unet.<module>.lora_A.weight|lora_B.weight|alpha)`);
+    if (parsed.part === "alpha") continue;
+    if (parsed.part === "lora_A.weight") {
+      out[key] = t;
+      continue;
+    }
+    const k = loraKeys(parsed.module);
+    const a = peft[k.a];
+    if (!a) throw new Error(`LoRA module ${parsed.module} has ${k.b} but no ${k.a}`);
+    const alpha = peft[k.alpha]?.data[0];
+    const scale = alpha === undefined ? 1 : alpha / a.dims[0]!;
+    out[key] = scale === 1 ? t : { dims: t.dims, data: t.data.map((v) => v * scale) };
   }
   return out;
 }

@@ -5,9 +5,24 @@
 // Prompts become exactly maxLength ids: <|startoftext|>, at most maxLength-2 text tokens,
 // <|endoftext|>, then the pad token. SDXL's tokenizer pads with <|endoftext|>; tokenizer_2 with "!"
 // (id 0). The pad token comes from the folder's special_tokens_map.json unless given.
+// Before BPE the text is cleaned as CLIP cleans it (clipClean), which tokenizer.json cannot express.
 import { access, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
+import { decodeHTML } from "entities";
+
+/**
+ * CLIP's text cleaning (openai/CLIP simple_tokenizer.py, also transformers' CLIPTokenizer):
+ * basic_clean = ftfy.fix_text, then html.unescape twice, then strip; whitespace_clean = runs of
+ * whitespace to one space, strip. So "x&amp;y" reads "x&y" and "&amp;amp;" reads "&". Entities are
+ * decoded by `entities` (all HTML5 named references, numeric ones, and the legacy names without
+ * ";", as Python's html.unescape). ftfy.fix_text is not reproduced: it repairs mojibake and
+ * similar damage (and decodes entities once more when the text has no "<"), which clean prompts
+ * do not have.
+ */
+export function clipClean(text: string): string {
+  return decodeHTML(decodeHTML(text)).trim().replace(/\s+/g, " ").trim();
+}
 
 export interface ClipTokenizer {
   readonly maxLength: number;
@@ -95,7 +110,7 @@ export async function loadClipTokenizer(dir: string, opts: ClipTokenizerOptions 
   const eosId = idOf(EOS, "end");
   const padId = idOf(opts.padToken ?? (await declaredPadToken(dir)) ?? EOS, "pad");
   const encodeWithMask = (text: string) => {
-    const body = tokenizer.encode(text, { add_special_tokens: false }).ids.slice(0, maxLength - 2);
+    const body = tokenizer.encode(clipClean(text), { add_special_tokens: false }).ids.slice(0, maxLength - 2);
     const ids = new Int32Array(maxLength).fill(padId);
     ids[0] = bosId;
     ids.set(body, 1);
@@ -109,7 +124,7 @@ export async function loadClipTokenizer(dir: string, opts: ClipTokenizerOptions 
     bosId,
     eosId,
     padId,
-    tokens: (text) => tokenizer.tokenize(text, { add_special_tokens: false }),
+    tokens: (text) => tokenizer.tokenize(clipClean(text), { add_special_tokens: false }),
     encode: (text) => encodeWithMask(text).ids,
     encodeWithMask,
   };

@@ -12,7 +12,9 @@ import { filesRouter } from "./routes/files.js";
 import { graphsRouter } from "./routes/graphs.js";
 import { modelsRouter } from "./routes/models.js";
 import { nodesRouter } from "./routes/nodes.js";
-import { runsRouter } from "./routes/runs.js";
+import { DEFAULT_MAX_GRAPH_BYTES, runsRouter } from "./routes/runs.js";
+import type { SessionProvider } from "../contract/node.js";
+import { createSessionProvider } from "./models/sessions.js";
 import { createRuntime, REPO_ROOT, type Runtime, type RuntimeOptions } from "./runtime.js";
 import { attachWsHub } from "./ws/hub.js";
 
@@ -23,11 +25,15 @@ export interface MudiServerOptions extends RuntimeOptions {
   /** 0 = an ephemeral port (tests); the CLI defaults to 8188. */
   port?: number;
   host?: string;
+  /** Host names accepted besides loopback when bound to loopback (the CLI's --allow-host). */
+  allowHosts?: string[];
   /** The built editor (default editor/dist). */
   editorDir?: string;
   /** Example graphs listed at /api/graphs (default graphs/). */
   graphsDir?: string;
   uploadLimitBytes?: number;
+  /** Largest graph document POST /api/runs accepts (default 8 MB). */
+  maxGraphBytes?: number;
 }
 
 export interface MudiServer {
@@ -41,9 +47,10 @@ export interface MudiServer {
 export async function createMudiServer(opts: MudiServerOptions = {}): Promise<MudiServer> {
   const runtime = await createRuntime(opts);
   const host = opts.host ?? "127.0.0.1";
-  const app = createApp(runtime, opts, host);
+  const routeSessions = createSessionProvider({ defaultDevice: runtime.services.device, log: (m) => process.stderr.write(`[routes] ${m}\n`) });
+  const app = createApp(runtime, opts, host, routeSessions);
   const server = createServer(app);
-  const hub = attachWsHub(server, runtime.queue, (req) => refusal(req, host, true));
+  const hub = attachWsHub(server, runtime.queue, (req) => refusal(req, host, true, opts.allowHosts));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port ?? 0, host, () => {
@@ -59,23 +66,30 @@ export async function createMudiServer(opts: MudiServerOptions = {}): Promise<Mu
     runtime,
     async close() {
       await runtime.close();
+      await routeSessions.free();
       await hub.close();
       await closeHttp(server);
     },
   };
 }
 
-function createApp(runtime: Runtime, opts: MudiServerOptions, host: string): express.Express {
+function createApp(runtime: Runtime, opts: MudiServerOptions, host: string, routeSessions: SessionProvider): express.Express {
   const app = express();
   app.disable("x-powered-by");
-  app.use(httpGuard(host));
+  app.use((_req, res, next) => {
+    res.setHeader("X-Content-Type-Options", "nosniff"); // a served file is never run as another type
+    next();
+  });
+  app.use(httpGuard(host, opts.allowHosts));
   const api = express.Router();
   api.use(nodesRouter(runtime.registry, runtime.services.models));
-  api.use(runsRouter(runtime.queue));
+  api.use(runsRouter(runtime.queue, opts.maxGraphBytes ?? DEFAULT_MAX_GRAPH_BYTES));
   api.use(filesRouter(runtime.dirs, opts.uploadLimitBytes ?? DEFAULT_UPLOAD_LIMIT));
   api.use(graphsRouter(opts.graphsDir ?? path.join(REPO_ROOT, "graphs")));
-  api.use(modelsRouter(runtime.services.models, runtime.services.sessions, runtime.queue.cache));
-  const lent = { outputsDir: runtime.dirs.outputs, writeOutput: (n: string, b: Uint8Array) => runtime.dirs.writeOutput(n, b), sessions: runtime.services.sessions };
+  api.use(modelsRouter(runtime.discovery, runtime.services.sessions, runtime.queue.cache));
+  // Routes (the mask review's SAM) get a session manager of their own: on the queue's, a click
+  // would run a model beside a running graph that may evict or be using the same sessions.
+  const lent = { outputsDir: runtime.dirs.outputs, inputsDir: runtime.dirs.inputs, writeOutput: (n: string, b: Uint8Array) => runtime.dirs.writeOutput(n, b), sessions: routeSessions };
   for (const family of runtime.families) if (family.routes) api.use(`/${family.name}`, family.routes(lent));
   api.use((req, res) => {
     res.status(404).json({ error: `no API route ${req.method} ${req.path}` });

@@ -3,9 +3,10 @@
 // loopback name (defeats DNS rebinding), and state-changing requests and WebSocket upgrades from
 // a browser must come from a page of this server (or another local dev server, e.g. Vite's).
 import type { IncomingMessage } from "node:http";
+import { isIPv4 } from "node:net";
 import type { RequestHandler } from "express";
 
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
+const LOOPBACK_NAMES = new Set(["localhost", "::1", "[::1]"]);
 
 function hostnameOf(hostHeader: string | undefined): string | undefined {
   if (!hostHeader) return undefined;
@@ -16,28 +17,38 @@ function hostnameOf(hostHeader: string | undefined): string | undefined {
   }
 }
 
-export const isLoopback = (host: string) => LOOPBACK.has(host) || host.startsWith("127.");
+/** A loopback IP literal (127.0.0.0/8, ::1) or "localhost"; a name like 127.evil.example is not. */
+export const isLoopback = (host: string) => LOOPBACK_NAMES.has(host.toLowerCase()) || (isIPv4(host) && host.startsWith("127."));
+
+/** Host names the user allowed besides loopback (e.g. a name in /etc/hosts), compared without case. */
+export type AllowedHosts = readonly string[];
+
+const allowed = (host: string, extra: AllowedHosts) => isLoopback(host) || extra.some((h) => h.toLowerCase() === host.toLowerCase());
 
 /** Why this request must be refused, or undefined when it may proceed. */
-export function refusal(req: IncomingMessage, boundHost: string, checkOrigin: boolean): string | undefined {
+export function refusal(req: IncomingMessage, boundHost: string, checkOrigin: boolean, allowHosts: AllowedHosts = []): string | undefined {
   const host = hostnameOf(req.headers.host);
-  if (isLoopback(boundHost) && (!host || !isLoopback(host))) return `this server only answers requests addressed to 127.0.0.1 or localhost (got Host "${req.headers.host ?? ""}")`;
+  if (isLoopback(boundHost) && (!host || !allowed(host, allowHosts))) {
+    return `this server only answers requests addressed to 127.0.0.1, localhost${allowHosts.length ? ` or ${allowHosts.join(", ")}` : ""} (got Host "${clip(req.headers.host ?? "")}"); allow another name with --allow-host`;
+  }
   const origin = req.headers.origin;
   if (!checkOrigin || origin === undefined) return undefined; // not from a browser page, or a same-origin GET
   let o: URL;
   try {
     o = new URL(origin);
   } catch {
-    return `malformed Origin "${origin}"`;
+    return `malformed Origin "${clip(origin)}"`;
   }
   if (o.host === req.headers.host) return undefined;
-  if (host && isLoopback(host) && isLoopback(o.hostname)) return undefined; // a local dev server (vite) on another port
-  return `requests from pages of ${origin} are not allowed`;
+  if (host && allowed(host, allowHosts) && allowed(o.hostname, allowHosts)) return undefined; // a local dev server (vite) on another port
+  return `requests from pages of ${clip(origin)} are not allowed`;
 }
 
-export function httpGuard(boundHost: string): RequestHandler {
+const clip = (s: string) => (s.length > 100 ? `${s.slice(0, 100)}...` : s);
+
+export function httpGuard(boundHost: string, allowHosts: AllowedHosts = []): RequestHandler {
   return (req, res, next) => {
-    const why = refusal(req, boundHost, req.method !== "GET" && req.method !== "HEAD");
+    const why = refusal(req, boundHost, req.method !== "GET" && req.method !== "HEAD", allowHosts);
     if (why) res.status(403).json({ error: why });
     else next();
   };

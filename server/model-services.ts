@@ -1,12 +1,11 @@
 // The model catalog and session manager nodes see as ctx.models / ctx.sessions (written by the
 // models area in server/models/), set up in one place for the server and the CLI.
 import type { Device, SessionProvider } from "../contract/node.js";
-import { createModelCatalog } from "./models/catalog.js";
+import { createModelCatalog, type ModelDiscovery } from "./models/catalog.js";
 import { createSessionProvider } from "./models/sessions.js";
-import type { ModelCatalog } from "../contract/models.js";
 
 export interface ModelServices {
-  models: ModelCatalog;
+  models: ModelDiscovery;
   sessions: SessionProvider;
 }
 

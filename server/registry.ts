@@ -1,20 +1,8 @@
 // The node library the runtime serves: definitions by id, and their published JSON form
 // (GET /api/nodes), from which the editor builds every node type with no per-node code.
 import { z } from "zod";
-import type { AnyNodeDefinition, SocketType } from "../contract/node.js";
-
-export interface NodeDescription {
-  id: string;
-  title: string;
-  category: string;
-  description: string;
-  inputs: { name: string; type: SocketType; optional: boolean; description?: string }[];
-  outputs: { name: string; type: SocketType; description?: string }[];
-  /** JSON Schema of the widget object (defaults, minimum/maximum, enum, description). */
-  widgets: unknown;
-  output: boolean;
-  volatile: boolean;
-}
+import type { AnyNodeDefinition } from "../contract/node.js";
+import type { NodeDescription } from "../contract/api.js";
 
 export class NodeRegistry {
   private readonly byId = new Map<string, AnyNodeDefinition>();

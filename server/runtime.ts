@@ -10,7 +10,9 @@ import type { AnyNodeDefinition, Device } from "../contract/node.js";
 import { OutputCache } from "./executor/cache.js";
 import type { RuntimeServices } from "./executor/context.js";
 import { DataDirs } from "./files/data-dirs.js";
+import { removeStaleDerived, removeStaleScratch } from "./files/stale.js";
 import { createModelServices } from "./model-services.js";
+import type { ModelDiscovery } from "./models/catalog.js";
 import { deviceFromEnv } from "./models/sessions.js";
 import { NodeRegistry } from "./registry.js";
 import { RunQueue } from "./runs/queue.js";
@@ -41,8 +43,10 @@ export interface RuntimeOptions {
   previewIntervalMs?: number;
   /** Least time between two progress events of one node (default 50 ms; the last value always follows). */
   progressIntervalMs?: number;
-  /** Most node results kept in the output cache. */
-  cacheEntries?: number;
+  /** Estimated bytes of node results the output cache keeps (default 2 GiB; see executor/cache.ts). */
+  cacheBytes?: number;
+  /** Most nodes a submitted graph may have (default 5,000). */
+  maxGraphNodes?: number;
 }
 
 export interface Runtime {
@@ -51,6 +55,8 @@ export interface Runtime {
   families: readonly NodeFamily[];
   dirs: DataDirs;
   services: RuntimeServices;
+  /** services.models plus what discovery could not classify (for /api/models). */
+  discovery: ModelDiscovery;
   queue: RunQueue;
   close(): Promise<void>;
 }
@@ -59,6 +65,7 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
   const registry = new NodeRegistry([...families.flatMap((f) => f.nodes), ...(opts.extraNodes ?? [])]);
   const dirs = new DataDirs(opts.dataDir ?? path.resolve("data"), opts.outputsDir);
   await dirs.ensure();
+  await Promise.all([removeStaleScratch(dirs.scratch), removeStaleDerived()]); // left by crashed runs
   await seedInputs(dirs, opts.exampleInputsDir ?? path.join(REPO_ROOT, "graphs", "assets"));
   const device = opts.device ?? deviceFromEnv();
   const { sessions, models } = createModelServices({ ...(opts.modelRoots ? { roots: opts.modelRoots } : {}), device });
@@ -70,12 +77,13 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
     previewIntervalMs: opts.previewIntervalMs ?? 0,
     progressIntervalMs: opts.progressIntervalMs ?? 50,
   };
-  const queue = new RunQueue(registry, services, new OutputCache(opts.cacheEntries));
+  const queue = new RunQueue(registry, services, new OutputCache({ maxBytes: opts.cacheBytes }), undefined, { maxNodes: opts.maxGraphNodes });
   return {
     registry,
     families,
     dirs,
     services,
+    discovery: models,
     queue,
     async close() {
       await queue.close();

@@ -50,6 +50,41 @@ function versionOf(doc: unknown): number {
   return d.version;
 }
 
+/**
+ * Widget values renamed while the document's shape stayed the same (so no version bump):
+ * node type -> widget -> old value -> new value, applied to every document after the version
+ * steps. D&C's "-max" variants pool by the best reference; the paper's "D&C (Max)" is another
+ * score, now the variant "max".
+ */
+const RENAMED_WIDGET_VALUES: Readonly<Record<string, Readonly<Record<string, Readonly<Record<string, string>>>>>> = {
+  "mudi.DetectAndCompare": { variant: { "algorithm3-max": "algorithm3-best-reference", "matrix-max": "matrix-best-reference" } },
+  "mudi.EvaluateGrid": { variant: { "algorithm3-max": "algorithm3-best-reference", "matrix-max": "matrix-best-reference" } },
+};
+
+/** The document with renamed widget values replaced; the input is left untouched. */
+function renameWidgetValues(doc: unknown): unknown {
+  const nodes = (doc as { nodes?: unknown }).nodes;
+  if (typeof nodes !== "object" || nodes === null || Array.isArray(nodes)) return doc; // the schema reports it
+  let changed = false;
+  const out: Record<string, unknown> = {};
+  for (const [id, node] of Object.entries(nodes)) {
+    out[id] = node;
+    const { type, widgets } = (node ?? {}) as { type?: unknown; widgets?: unknown };
+    const renames = typeof type === "string" && Object.hasOwn(RENAMED_WIDGET_VALUES, type) ? RENAMED_WIDGET_VALUES[type]! : undefined;
+    if (!renames || typeof widgets !== "object" || widgets === null) continue;
+    let values = widgets as Record<string, unknown>;
+    for (const [widget, map] of Object.entries(renames)) {
+      const old = values[widget];
+      if (typeof old === "string" && Object.hasOwn(map, old)) values = { ...values, [widget]: map[old] };
+    }
+    if (values !== widgets) {
+      out[id] = { ...(node as object), widgets: values };
+      changed = true;
+    }
+  }
+  return changed ? { ...(doc as object), nodes: out } : doc;
+}
+
 export function migrateToCurrent(doc: unknown): unknown {
   let version = versionOf(doc);
   let out = doc;
@@ -59,5 +94,5 @@ export function migrateToCurrent(doc: unknown): unknown {
     out = step(out);
     version++;
   }
-  return out;
+  return renameWidgetValues(out);
 }

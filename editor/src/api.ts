@@ -1,10 +1,9 @@
-// The runtime's HTTP API as the editor uses it (team brief, "runtime" HTTP API). Every answer
+// The runtime's HTTP API as the editor uses it (docs/ARCHITECTURE.md, "Wire protocol"). Every answer
 // is parsed with zod, so a server that drifts from the contract fails here with a clear message.
 import { z } from "zod";
 import type { GraphDocument } from "./document.js";
-import { runInfoSchema, type RunInfo } from "./events.js";
-
-const socketSchema = z.object({ name: z.string(), type: z.string(), optional: z.boolean().optional(), description: z.string().optional() });
+import { runsAnswerSchema, type RunsAnswer } from "../../contract/events.js";
+import { nodesAnswerSchema, runAcceptedSchema, runRefusedSchema, type NodeDescription, type ValidationError } from "../../contract/api.js";
 
 /** A JSON Schema as z.toJSONSchema writes it; the editor reads the parts it knows. */
 export type JsonSchema = {
@@ -26,17 +25,8 @@ export type JsonSchema = {
   [key: string]: unknown;
 };
 
-export const nodeSpecSchema = z.object({
-  id: z.string(),
-  title: z.string(),
-  category: z.string(),
-  description: z.string().default(""),
-  inputs: z.array(socketSchema),
-  outputs: z.array(socketSchema.omit({ optional: true })),
-  widgets: z.record(z.string(), z.unknown()).transform((s) => s as JsonSchema),
-  output: z.boolean().default(false),
-});
-export type NodeSpec = z.infer<typeof nodeSpecSchema>;
+/** A node type as GET /api/nodes describes it (contract/api.ts). */
+export type NodeSpec = NodeDescription;
 
 const modelEntrySchema = z.object({
   name: z.string(),
@@ -45,15 +35,6 @@ const modelEntrySchema = z.object({
   problems: z.array(z.string()).default([]),
 });
 export type ModelEntry = z.infer<typeof modelEntrySchema>;
-
-export const validationErrorSchema = z.object({
-  /** null for a problem with the whole graph ("no output nodes"). */
-  node: z.string().nullable(),
-  input: z.string().optional(),
-  widget: z.string().optional(),
-  message: z.string(),
-});
-export type ValidationError = z.infer<typeof validationErrorSchema>;
 
 export type RunSubmission = { ok: true; runId: string } | { ok: false; errors: ValidationError[] };
 
@@ -86,7 +67,7 @@ export class ApiClient {
   }
 
   nodes(): Promise<NodeSpec[]> {
-    return this.json("/api/nodes", z.object({ nodes: z.array(nodeSpecSchema) })).then((r) => r.nodes);
+    return this.json("/api/nodes", nodesAnswerSchema).then((r) => r.nodes);
   }
 
   models(): Promise<ModelEntry[]> {
@@ -111,16 +92,15 @@ export class ApiClient {
       body: JSON.stringify(doc),
     });
     if (res.status === 400) {
-      const parsed = z.object({ errors: z.array(validationErrorSchema) }).safeParse(await res.clone().json().catch(() => undefined));
+      const parsed = runRefusedSchema.safeParse(await res.clone().json().catch(() => undefined));
       if (parsed.success) return { ok: false, errors: parsed.data.errors };
     }
     if (!res.ok) throw await failure("POST /api/runs", res);
-    return { ok: true, runId: z.object({ runId: z.string() }).parse(await res.json()).runId };
+    return { ok: true, runId: runAcceptedSchema.parse(await res.json()).runId };
   }
 
-  runs(): Promise<{ queue: RunInfo[]; runs: RunInfo[] }> {
-    const schema = z.object({ queue: z.array(runInfoSchema), runs: z.array(runInfoSchema) });
-    return this.json("/api/runs", schema);
+  runs(): Promise<RunsAnswer> {
+    return this.json("/api/runs", runsAnswerSchema);
   }
 
   async cancelRun(runId: string): Promise<void> {

@@ -110,7 +110,9 @@ export function saveDocument(graph: LGraph, canvas: LGraphCanvas, extras: Docume
       const link = input.link != null ? graph.getLink(input.link) : undefined;
       const source = link ? graph.getNodeById(link.origin_id) : null;
       if (!link || !(source instanceof MudiNode)) return;
-      inputs[input.name] = [source.docId!, source.outputs[link.origin_slot]!.name];
+      const output = source.outputs[link.origin_slot];
+      if (!output) throw new Error(`input "${input.name}" of node ${id} is linked to output slot ${link.origin_slot} of node ${source.docId}, which has no such slot`);
+      inputs[input.name] = [source.docId!, output.name];
     });
     const title = node.title !== defaultTitle(node) ? { title: node.title } : {};
     nodes[id] = { ...node.extraFields, type: node.docType, widgets: node.widgetValues(), inputs, ...title };

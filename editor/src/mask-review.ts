@@ -1,7 +1,8 @@
 // The mask review panel: a plain DOM overlay that shows every photo of an AutoMask run with its
 // mask tinted over it. Dragging a box on a photo asks the server for a new SAM mask from that
 // box; Accept saves it next to the subject (server/routes/subjects.ts does the writing).
-import type { ReviewBox as Box, ReviewManifest } from "../../contract/review.js";
+import type { Rect as Box } from "../../contract/geometry.js";
+import type { ReviewManifest } from "../../contract/review.js";
 
 export interface MaskReviewOptions {
   /** Base URL of the server ("http://127.0.0.1:8188/"); empty = this page's origin. */
@@ -229,7 +230,9 @@ export function openMaskReview(data: unknown, options: MaskReviewOptions): MaskR
       accept.disabled = discard.disabled = true;
       try {
         const answer = (await post("api/subjects/review/accept", { manifest: manifestName, subject, image, mask: candidate })) as { manifest: ReviewManifest };
-        info = answer.manifest.subjects[subject]!.images[image]!;
+        const accepted = answer.manifest.subjects[subject]?.images[image];
+        if (!accepted) throw new Error(`the server's manifest has no image ${image} of subject ${subject}`);
+        info = accepted;
         shownMask = candidate;
         candidate = null;
         dragBox = null;

@@ -1,7 +1,7 @@
 // Draws what a node shows below its widgets: preview or output images, text lines, and any
 // display data (a line plot for {plot:{x,y}}, a table for rows of flat objects, key/value
 // rows for a flat object, JSON text otherwise). Generic: no node-specific code.
-import type { NodeDisplay } from "./events.js";
+import type { NodeDisplay } from "../../contract/display.js";
 
 const LINE = 15;
 const PLOT_HEIGHT = 150;

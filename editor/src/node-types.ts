@@ -5,7 +5,7 @@
 import { LGraphBadge, LGraphNode, LiteGraph, RenderShape, TextWidget, type IContextMenuValue } from "@comfyorg/litegraph";
 import type { IBaseWidget, IStringWidget } from "@comfyorg/litegraph/dist/types/widgets";
 import type { DrawWidgetOptions } from "@comfyorg/litegraph/dist/widgets/BaseWidget";
-import type { NodeSpec } from "./api.js";
+import type { JsonSchema, NodeSpec } from "./api.js";
 import { pickFile } from "./files.js";
 import { clip, contentHeight, contentOf, drawContent, type DisplayContent, type DrawnImage, type ImageCache } from "./node-display.js";
 import type { NodeIssue, NodeRunState, NodeView, RunView } from "./run-view.js";
@@ -146,17 +146,9 @@ export abstract class MudiNode extends LGraphNode {
     this.drawIssues(ctx);
   }
 
-  /**
-   * The runtime's errors for this node, each placed on the socket or widget it names. A node's
-   * error can only name an "input"; when that is one of its widgets (LoadImage's file name), the
-   * error belongs to the widget.
-   */
+  /** The runtime's errors for this node, each naming the socket or widget it concerns (if any). */
   issues(): NodeIssue[] {
-    return this.view().issues.map((issue) => {
-      const { input, ...rest } = issue;
-      const isWidget = input !== undefined && this.findInputSlot(input) < 0 && this.widgets?.some((w) => w.name === input);
-      return isWidget ? { ...rest, widget: input } : issue;
-    });
+    return this.view().issues;
   }
 
   /** Server errors: a red box under the node, a ring on each named input, a frame on each named widget. */
@@ -403,7 +395,7 @@ export function registerNodeTypes(specs: readonly NodeSpec[], host: NodeHost): v
   MudiNode.host = host;
   LiteGraph.clearRegisteredTypes();
   for (const spec of specs) {
-    const plans = widgetPlans(spec.widgets);
+    const plans = widgetPlans(spec.widgets as JsonSchema);
     const cls = class extends SpecNode {
       static override spec = spec;
       static override plans = plans;

@@ -1,9 +1,10 @@
 // What the canvas shows about runs: each node's state, progress, errors, output display and
-// latest preview, and the queue. Fed by validation answers and WebSocket events (runtime.md:
+// latest preview, and the queue. Fed by validation answers and WebSocket events (docs/ARCHITECTURE.md, "Data flow":
 // node-output follows every executed node, finished is always a run's last event); pure
 // state, drawn by node-types.ts and queue-panel.ts.
-import type { ValidationError } from "./api.js";
-import type { NodeDisplay, RunInfo, ServerEvent } from "./events.js";
+import type { ValidationError } from "../../contract/api.js";
+import type { NodeDisplay } from "../../contract/display.js";
+import type { RunInfo, ServerMessage } from "../../contract/events.js";
 
 export type NodeRunState = "idle" | "running" | "cached" | "done" | "error";
 
@@ -36,7 +37,7 @@ export interface RunEntry {
 }
 
 /** Events of runs not known to be this page's yet: the server may report a run before POST /api/runs answers. */
-type Held = { event: Exclude<ServerEvent, { type: "state" }> } | { preview: { nodeId: string; url: string } };
+type Held = { event: Exclude<ServerMessage, { type: "state" }> } | { preview: { nodeId: string; url: string } };
 const HELD_RUNS = 20;
 
 export class RunView {
@@ -144,7 +145,7 @@ export class RunView {
     this.changed(ids);
   }
 
-  apply(event: ServerEvent): void {
+  apply(event: ServerMessage): void {
     if (event.type === "state") {
       for (const run of event.runs) this.catchUp(run);
       this.changed([]);
@@ -162,7 +163,7 @@ export class RunView {
     }
   }
 
-  private paint(event: Exclude<ServerEvent, { type: "state" }>): void {
+  private paint(event: Exclude<ServerMessage, { type: "state" }>): void {
     switch (event.type) {
       case "started":
         for (const view of this.nodes.values()) {
@@ -200,7 +201,7 @@ export class RunView {
         return this.update(event.nodeId, (view) => {
           view.state = "error";
           view.progress = undefined;
-          view.issues = [{ input: event.input, message: event.message }];
+          view.issues = [{ input: event.input, widget: event.widget, message: event.message }];
         });
       case "finished":
       case "cancelled":

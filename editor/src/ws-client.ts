@@ -1,9 +1,10 @@
 // One WebSocket to the runtime, reconnecting after drops (the server then sends a "state"
 // message so the editor catches up with a run in progress).
-import { parseEventText, parsePreviewFrame, type PreviewFrame, type ServerEvent } from "./events.js";
+import type { ServerMessage } from "../../contract/events.js";
+import { parseEventText, parsePreviewFrame, type PreviewFrame } from "./events.js";
 
 export interface EventHandlers {
-  event(e: ServerEvent): void;
+  event(e: ServerMessage): void;
   preview(frame: PreviewFrame): void;
   connection(open: boolean): void;
 }

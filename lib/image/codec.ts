@@ -5,9 +5,29 @@ import type { Mask, RgbImage } from "../../contract/values.js";
 
 /** Largest image accepted from a file or upload, in pixels (guards against decompression bombs). */
 export const MAX_PIXELS = 8192 * 8192;
+/** Longest side accepted: a 67108864x1 PNG is within MAX_PIXELS but costs seconds and a GB to decode. */
+export const MAX_SIDE = 16384;
+
+/**
+ * Reads only the header (sharp's metadata, on libuv's thread pool like all sharp work) and
+ * refuses sizes over the caps before anything is decoded.
+ */
+async function checkSize(bytes: Uint8Array, what: string): Promise<Awaited<ReturnType<ReturnType<typeof sharp>["metadata"]>>> {
+  let meta;
+  try {
+    meta = await sharp(bytes).metadata();
+  } catch (e) {
+    throw new Error(`${what} is not a readable image (PNG, JPEG or WebP expected): ${(e as Error).message}`);
+  }
+  const { width, height } = meta;
+  if (width > MAX_SIDE || height > MAX_SIDE) throw new Error(`${what} is ${width}x${height} pixels; each side may be at most ${MAX_SIDE}`);
+  if (width * height > MAX_PIXELS) throw new Error(`${what} is ${width}x${height} pixels; at most ${MAX_PIXELS} pixels (8192x8192) are accepted`);
+  return meta;
+}
 
 /** Decodes PNG/JPEG/WebP bytes into RGB, flattening alpha onto white. Throws a readable error for non-images. */
 export async function decodeImage(bytes: Uint8Array, what = "image"): Promise<RgbImage> {
+  await checkSize(bytes, what);
   try {
     const { data, info } = await sharp(bytes, { limitInputPixels: MAX_PIXELS })
       .rotate() // honour EXIF orientation, as photo viewers do
@@ -24,6 +44,7 @@ export async function decodeImage(bytes: Uint8Array, what = "image"): Promise<Rg
 
 /** Decodes a mask file: any image, reduced to its first channel (or luminance). */
 export async function decodeMask(bytes: Uint8Array, what = "mask"): Promise<Mask> {
+  await checkSize(bytes, what);
   try {
     const { data, info } = await sharp(bytes, { limitInputPixels: MAX_PIXELS }).greyscale().raw().toBuffer({ resolveWithObject: true });
     const out = new Uint8Array(info.width * info.height);
@@ -62,15 +83,13 @@ export async function resizeImage<T extends RgbImage | Mask>(image: T, width: nu
 export type ImageFormat = "png" | "jpeg" | "webp";
 
 /**
- * Checks that bytes are a complete PNG, JPEG or WebP within MAX_PIXELS (decoding it fully, so
+ * Checks that bytes are a complete PNG, JPEG or WebP within MAX_SIDE and MAX_PIXELS (decoding it fully, so
  * truncated files are caught) and returns its format and size. Throws a readable error otherwise.
  */
 export async function probeImage(bytes: Uint8Array, what = "image"): Promise<{ format: ImageFormat; width: number; height: number }> {
-  let meta: Awaited<ReturnType<ReturnType<typeof sharp>["metadata"]>>;
+  const meta = await checkSize(bytes, what);
   try {
-    const img = sharp(bytes, { limitInputPixels: MAX_PIXELS, failOn: "truncated" });
-    meta = await img.metadata();
-    await img.stats(); // full decode
+    await sharp(bytes, { limitInputPixels: MAX_PIXELS, failOn: "truncated" }).stats(); // full decode: truncated files are caught
   } catch (e) {
     throw new Error(`${what} is not a readable image (PNG, JPEG or WebP expected): ${(e as Error).message}`);
   }

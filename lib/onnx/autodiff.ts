@@ -1,9 +1,10 @@
 // Reverse-mode differentiation of an ONNX graph: the walk. The per-op derivatives live in
 // grad-rules.ts; this file only decides which nodes lie between the chosen inputs and the
-// loss, visits them in reverse order, sums gradients of tensors used more than once and
-// assembles one model whose outputs are the loss and the gradients.
+// loss, visits them in reverse order, reduces broadcast gradients to their input's shape (the
+// one place that does, as tinygrad's gradient.py), sums gradients of tensors used more than
+// once and assembles one model whose outputs are the loss and the gradients.
 import { GraphBuilder, decodeModel, encodeModel, valueInfo, type onnx } from "./graph.js";
-import { Emitter, GRAD_RULES, type Grad } from "./grad-rules.js";
+import { Emitter, GRAD_RULES } from "./grad-rules.js";
 import { appendBuilt, pruneGraph, sourceNames, toposort, usedNames } from "./graph-walk.js";
 import { isFloatType, type StaticInfo } from "./static-info.js";
 import { numel } from "../tensor.js";
@@ -62,7 +63,7 @@ export function buildGradientModel(model: onnx.IModelProto, req: GradientRequest
   const e = new Emitter(g, req.info);
   const contributions = new Map<string, string[]>();
   const summed = new Map<string, string>();
-  const gradOf = (t: string): Grad => {
+  const gradOf = (t: string): string | undefined => {
     const done = summed.get(t);
     if (done) return done;
     const parts = contributions.get(t);
@@ -82,9 +83,12 @@ export function buildGradientModel(model: onnx.IModelProto, req: GradientRequest
     const x = node.input ?? [];
     const need = x.map((t) => onPath.has(t));
     const grads = rule({ node, x, y, dy, need, e, opset });
+    if (grads.length !== x.length) throw new Error(`autodiff: the ${node.opType} rule returned ${grads.length} gradients for node ${node.name} with ${x.length} inputs (one per input expected)`);
     x.forEach((t, i) => {
       const d = grads[i];
-      if (need[i] && d) contributions.set(t, [...(contributions.get(t) ?? []), d]);
+      if (!need[i] || !d) return;
+      const reduced = typeof d === "string" ? d : e.unbroadcast(d.grad, d.from, e.dims(t));
+      contributions.set(t, [...(contributions.get(t) ?? []), reduced]);
     });
   }
 

@@ -1,9 +1,9 @@
 // Reverse-mode derivative of every supported ONNX op: one table, op type -> rule.
 // A rule receives the forward node, the gradient of each output (undefined where none flows)
 // and which inputs want a gradient; it emits standard ONNX ops (opset 13-17, default
-// domain) and returns one gradient name per input, undefined where none flows. Every
-// returned gradient has exactly its input's static shape (broadcasts are reduced here), so
-// the walk in autodiff.ts can sum contributions without knowing any op.
+// domain) and returns exactly one gradient per input, undefined where none flows. A gradient
+// is a tensor name of the input's static shape, or a Broadcast (a tensor of a larger,
+// broadcast shape): the walk in autodiff.ts reduces those to the input's shape, in one place.
 import { DataType, getAttr, type GraphBuilder, type onnx } from "./graph.js";
 import type { StaticInfo, StaticTensor } from "./static-info.js";
 import { numel } from "../tensor.js";
@@ -21,7 +21,12 @@ export interface RuleContext {
   readonly opset: number;
 }
 
-export type Grad = string | undefined;
+/** A gradient still in a broadcast shape `from`; the walk sums it down to its input's shape. */
+export interface Broadcast {
+  readonly grad: string;
+  readonly from: readonly number[];
+}
+export type Grad = string | Broadcast | undefined;
 export type GradRule = (c: RuleContext) => Grad[];
 
 /** Emits backward nodes, with the static facts the rules need about forward tensors. */
@@ -82,22 +87,23 @@ export class Emitter {
 const attr = <T extends number | number[] | string>(c: RuleContext, name: string, fallback: T): T => getAttr<T>(c.node, name, fallback);
 const norm = (axis: number, rank: number) => (axis < 0 ? axis + rank : axis);
 
-/** Gradient of an elementwise binary op: local derivative per operand, then broadcast reduction. */
-function binary(c: RuleContext, local: (dy: string) => [Grad | (() => string), Grad | (() => string)]): Grad[] {
-  const dy = c.dy[0]!;
-  const out = c.e.dims(c.y[0]!);
-  return local(dy).map((g, i) => {
+/** Gradient of an elementwise op: local derivative per operand, in the output's (broadcast) shape. */
+function elementwise(c: RuleContext, local: (dy: string) => (string | (() => string) | undefined)[]): Grad[] {
+  const from = c.e.dims(c.y[0]!);
+  return local(c.dy[0]!).map((g, i) => {
     if (!c.need[i] || g === undefined) return undefined;
-    const full = typeof g === "function" ? g() : g;
-    return c.e.unbroadcast(full, out, c.e.dims(c.x[i]!));
+    return { grad: typeof g === "function" ? g() : g, from };
   });
 }
 
+/** The gradients of an op whose only differentiable input is the first (the rest are shapes, axes, sizes). */
+const first = (c: RuleContext, dx: Grad): Grad[] => c.x.map((_, i) => (i === 0 ? dx : undefined));
+
 /** Gradient of y = f(x) elementwise, from dy and a local derivative expression. */
-const unary = (local: (c: RuleContext, dy: string) => string): GradRule => (c) => [local(c, c.dy[0]!)];
+const unary = (local: (c: RuleContext, dy: string) => string): GradRule => (c) => first(c, local(c, c.dy[0]!));
 
 /** Reshape-like ops: the gradient is the output gradient in the input's shape. */
-const reshapeBack: GradRule = (c) => [c.e.reshape(c.dy[0]!, c.e.dims(c.x[0]!))];
+const reshapeBack: GradRule = (c) => first(c, c.e.reshape(c.dy[0]!, c.e.dims(c.x[0]!)));
 
 /**
  * Normalization backward over the trailing `axes` given dL/dxhat, recomputing the statistics:
@@ -178,24 +184,69 @@ function reduceAxes(c: RuleContext, rank: number): number[] | "none" {
 function reduceBack(c: RuleContext, mean: boolean): Grad[] {
   const xd = c.e.dims(c.x[0]!);
   const axes = reduceAxes(c, xd.length);
-  if (axes === "none") return [c.dy[0]];
+  if (axes === "none") return first(c, c.dy[0]);
   const kept = xd.map((d, i) => (axes.includes(i) ? 1 : d));
   let g = c.e.op("Expand", [c.e.reshape(c.dy[0]!, kept), c.e.ints(xd)]);
   if (mean) g = c.e.mul(g, c.e.scalar(1 / axes.reduce((a, i) => a * xd[i]!, 1)));
-  return [g];
+  return first(c, g);
+}
+
+/** Float mask (1 where `cond` holds, else 0). */
+const mask = (e: Emitter, cond: string) => e.op("Cast", [cond], { to: DataType.FLOAT });
+
+/** Max/Min: each operand's gradient is dy where it equals the result, ties sharing it evenly. */
+function selectBack(c: RuleContext): Grad[] {
+  const y = c.y[0]!;
+  const hits = c.x.map((x) => mask(c.e, c.e.op("Equal", [x, y])));
+  const share = c.e.op("Div", [c.dy[0]!, hits.length === 1 ? hits[0]! : c.e.op("Sum", hits)]);
+  return elementwise(c, () => hits.map((h) => () => c.e.mul(share, h)));
+}
+
+/** ReduceMax: the gradient goes to the elements equal to the maximum, ties sharing it evenly. */
+function reduceMaxBack(c: RuleContext): Grad[] {
+  const x = c.x[0]!;
+  const xd = c.e.dims(x);
+  const axes = reduceAxes(c, xd.length);
+  if (axes === "none") return first(c, c.dy[0]);
+  const kept = xd.map((d, i) => (axes.includes(i) ? 1 : d));
+  const hit = mask(c.e, c.e.op("Equal", [x, c.e.reshape(c.y[0]!, kept)]));
+  const share = c.e.op("Div", [c.e.reshape(c.dy[0]!, kept), c.e.reduceSum(hit, axes, true)]);
+  return first(c, c.e.mul(hit, share));
 }
 
 export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
-  Identity: (c) => [c.dy[0]],
+  Identity: (c) => first(c, c.dy[0]),
+  Abs: unary((c, dy) => c.e.mul(dy, c.e.op("Sign", [c.x[0]!]))),
+  LeakyRelu: unary((c, dy) => c.e.mul(dy, c.e.op("Where", [c.e.op("Greater", [c.x[0]!, c.e.scalar(0)]), c.e.scalar(1), c.e.scalar(attr(c, "alpha", 0.01))]))),
+  // softplus(x) = log(1 + e^x): derivative sigmoid(x)
+  Softplus: unary((c, dy) => c.e.mul(dy, c.e.op("Sigmoid", [c.x[0]!]))),
+  // Clip passes the gradient where min <= x <= max (torch.clamp's convention); the bounds get none.
+  Clip: (c) => {
+    const x = c.x[0]!;
+    const [lo, hi] = [c.x[1], c.x[2]];
+    const outside = [lo && c.e.op("Less", [x, lo]), hi && c.e.op("Greater", [x, hi])].filter((t): t is string => !!t);
+    const dx = !outside.length ? c.dy[0]! : c.e.mul(c.dy[0]!, mask(c.e, c.e.op("Not", [outside.length === 1 ? outside[0]! : c.e.op("Or", outside)])));
+    return first(c, dx);
+  },
+  // Max/Min route the gradient to the operand that was selected, split evenly between ties (as tinygrad).
+  Max: (c) => selectBack(c),
+  Min: (c) => selectBack(c),
+  // y = x - logsumexp(x): dx = dy - softmax(x) * sum(dy)
+  LogSoftmax: (c) => {
+    const y = c.y[0]!;
+    const axis = norm(attr(c, "axis", -1), c.e.dims(y).length);
+    const dy = c.dy[0]!;
+    return first(c, c.e.sub(dy, c.e.mul(c.e.op("Exp", [y]), c.e.reduceSum(dy, [axis], true))));
+  },
   Neg: unary((c, dy) => c.e.op("Neg", [dy])),
-  Add: (c) => binary(c, (dy) => [dy, dy]),
-  Sum: (c) => c.x.map((x, i) => (c.need[i] ? c.e.unbroadcast(c.dy[0]!, c.e.dims(c.y[0]!), c.e.dims(x)) : undefined)),
-  Sub: (c) => binary(c, (dy) => [dy, () => c.e.op("Neg", [dy])]),
-  Mul: (c) => binary(c, (dy) => [() => c.e.mul(dy, c.x[1]!), () => c.e.mul(dy, c.x[0]!)]),
+  Add: (c) => elementwise(c, (dy) => [dy, dy]),
+  Sum: (c) => elementwise(c, (dy) => c.x.map(() => dy)),
+  Sub: (c) => elementwise(c, (dy) => [dy, () => c.e.op("Neg", [dy])]),
+  Mul: (c) => elementwise(c, (dy) => [() => c.e.mul(dy, c.x[1]!), () => c.e.mul(dy, c.x[0]!)]),
   // y = a / b: da = dy / b, db = -dy * y / b
-  Div: (c) => binary(c, (dy) => [() => c.e.op("Div", [dy, c.x[1]!]), () => c.e.op("Neg", [c.e.op("Div", [c.e.mul(dy, c.y[0]!), c.x[1]!])])]),
+  Div: (c) => elementwise(c, (dy) => [() => c.e.op("Div", [dy, c.x[1]!]), () => c.e.op("Neg", [c.e.op("Div", [c.e.mul(dy, c.y[0]!), c.x[1]!])])]),
   // y = a^b: da = dy * b * a^(b-1), db = dy * y * ln(a)
-  Pow: (c) => binary(c, (dy) => [
+  Pow: (c) => elementwise(c, (dy) => [
     () => c.e.mul(dy, c.e.mul(c.x[1]!, c.e.op("Pow", [c.x[0]!, c.e.sub(c.x[1]!, c.e.scalar(1))]))),
     () => c.e.mul(dy, c.e.mul(c.y[0]!, c.e.op("Log", [c.x[0]!]))),
   ]),
@@ -216,14 +267,14 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
     const ad = c.e.dims(a), bd = c.e.dims(b), yd = c.e.dims(c.y[0]!);
     if (ad.length < 2 || bd.length < 2) throw new Error(`autodiff: MatMul ${c.node.name}: 1-D operands are not supported`);
     const dy = c.dy[0]!;
-    const da = c.need[0] ? c.e.unbroadcast(c.e.op("MatMul", [dy, c.e.transposeLast(b, bd.length)]), [...yd.slice(0, -1), ad.at(-1)!], ad) : undefined;
+    const da: Grad = c.need[0] ? { grad: c.e.op("MatMul", [dy, c.e.transposeLast(b, bd.length)]), from: [...yd.slice(0, -1), ad.at(-1)!] } : undefined;
     let db: Grad;
     if (c.need[1] && bd.length === 2) {
       // A shared weight: fold all batch axes into rows, one 2-D product.
       const k = ad.at(-1)!, m = bd[1]!;
       db = c.e.op("MatMul", [c.e.op("Transpose", [c.e.reshape(a, [-1, k])], { perm: [1, 0] }), c.e.reshape(dy, [-1, m])]);
     } else if (c.need[1]) {
-      db = c.e.unbroadcast(c.e.op("MatMul", [c.e.transposeLast(a, ad.length), dy]), [...yd.slice(0, -2), ...bd.slice(-2)], bd);
+      db = { grad: c.e.op("MatMul", [c.e.transposeLast(a, ad.length), dy]), from: [...yd.slice(0, -2), ...bd.slice(-2)] };
     }
     return [da, db];
   },
@@ -240,8 +291,8 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
     const db = !c.need[1] ? undefined : tb
       ? c.e.op("Gemm", [dy, a], { alpha, transA: 1, transB: ta })
       : c.e.op("Gemm", [a, dy], { alpha, transA: ta ? 0 : 1, transB: 0 });
-    const dc = c.x[2] && c.need[2] ? c.e.unbroadcast(c.e.mul(dy, c.e.scalar(beta)), c.e.dims(c.y[0]!), c.e.dims(c.x[2])) : undefined;
-    return [da, db, dc];
+    const dc: Grad = c.x[2] && c.need[2] ? { grad: c.e.mul(dy, c.e.scalar(beta)), from: c.e.dims(c.y[0]!) } : undefined;
+    return [da, db, dc].slice(0, c.x.length);
   },
 
   Conv: (c) => {
@@ -261,13 +312,18 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
       dx = c.e.op("ConvTranspose", [dy, w], { strides, pads, dilations: dil, group, output_padding: outputPadding, kernel_shape: kernel });
     }
     if (c.need[1]) {
-      if (group !== 1) throw new Error(`autodiff: Conv ${c.node.name}: weight gradient needs group = 1, got ${group}`);
       // dW[m,c,k] = sum_n,o dY[n,m,o] Xpad[n,c,o*stride+k*dil]: a Conv with batch and channels
       // swapped, stride and dilation exchanged; its spatial size may exceed the kernel by rounding.
-      const swap = [1, 0, ...Array.from({ length: s }, (_, i) => i + 2)];
-      const xt = c.e.op("Transpose", [x], { perm: swap });
+      // With groups, X becomes [C/g, g*N, ...] (group-major channels) and a grouped Conv pairs
+      // group i's input channels with group i's rows of dY, giving [C/g, M, ...].
+      const spatial = Array.from({ length: s }, (_, i) => i + 2);
+      const swap = [1, 0, ...spatial];
+      const [n, ch] = [xd[0]!, xd[1]!];
+      const xt = group === 1
+        ? c.e.op("Transpose", [x], { perm: swap })
+        : c.e.reshape(c.e.op("Transpose", [c.e.reshape(x, [n, group, ch / group, ...xd.slice(2)])], { perm: [2, 1, 0, ...spatial.map((a) => a + 1)] }), [ch / group, group * n, ...xd.slice(2)]);
       const dyt = c.e.op("Transpose", [dy], { perm: swap });
-      let r = c.e.op("Conv", [xt, dyt], { strides: dil, dilations: strides, pads, kernel_shape: yd.slice(2) });
+      let r = c.e.op("Conv", [xt, dyt], { strides: dil, dilations: strides, pads, kernel_shape: yd.slice(2), group });
       const rd = xd.slice(2).map((n, i) => Math.floor((n + pads[i]! + pads[s + i]! - strides[i]! * (yd[2 + i]! - 1) - 1) / dil[i]!) + 1);
       if (rd.some((d, i) => d !== kernel[i])) {
         const axes = kernel.map((_, i) => i + 2);
@@ -276,14 +332,14 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
       dw = c.e.op("Transpose", [r], { perm: swap });
     }
     if (c.x[2] && c.need[2]) db = c.e.reduceSum(dy, [0, ...Array.from({ length: s }, (_, i) => i + 2)], false);
-    return [dx, dw, db];
+    return [dx, dw, db].slice(0, c.x.length);
   },
 
   Softmax: (c) => {
     const y = c.y[0]!;
     const axis = norm(attr(c, "axis", -1), c.e.dims(y).length);
     const dy = c.dy[0]!;
-    return [c.e.mul(y, c.e.sub(dy, c.e.reduceSum(c.e.mul(dy, y), [axis], true)))];
+    return first(c, c.e.mul(y, c.e.sub(dy, c.e.reduceSum(c.e.mul(dy, y), [axis], true))));
   },
 
   LayerNormalization: (c) => {
@@ -294,9 +350,9 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
     const axes = xd.map((_, i) => i).filter((i) => i >= axis);
     const dy = c.dy[0]!;
     const { dx, xhat } = normalizeBackward(c.e, x, axes, attr(c, "epsilon", 1e-5), c.e.mul(dy, scale), c.opset);
-    const dScale = c.need[1] ? c.e.unbroadcast(c.e.mul(dy, xhat), xd, c.e.dims(scale)) : undefined;
-    const dBias = c.x[2] && c.need[2] ? c.e.unbroadcast(dy, xd, c.e.dims(c.x[2])) : undefined;
-    return [c.need[0] ? dx : undefined, dScale, dBias];
+    const dScale: Grad = c.need[1] ? { grad: c.e.mul(dy, xhat), from: xd } : undefined;
+    const dBias: Grad = c.x[2] && c.need[2] ? { grad: dy, from: xd } : undefined;
+    return [c.need[0] ? dx : undefined, dScale, dBias].slice(0, c.x.length);
   },
 
   InstanceNormalization: (c) => {
@@ -308,7 +364,7 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
     const { dx, xhat } = normalizeBackward(c.e, x, spatial, attr(c, "epsilon", 1e-5), c.e.mul(dy, perChannel(scale)), c.opset);
     const dScale = c.need[1] ? c.e.reduceSum(c.e.mul(dy, xhat), [0, ...spatial], false) : undefined;
     const dBias = c.need[2] ? c.e.reduceSum(dy, [0, ...spatial], false) : undefined;
-    return [c.need[0] ? dx : undefined, dScale, dBias];
+    return [c.need[0] ? dx : undefined, dScale, dBias].slice(0, c.x.length);
   },
 
   Resize: (c) => {
@@ -329,7 +385,7 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
       sumAxes.push(split.length - 1);
     });
     const dx = sumAxes.length ? c.e.reduceSum(c.e.reshape(c.dy[0]!, split), sumAxes, false) : c.dy[0]!;
-    return [dx];
+    return first(c, dx);
   },
 
   Concat: (c) => {
@@ -342,7 +398,7 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
   Split: (c) => {
     const axis = norm(attr(c, "axis", 0), c.e.dims(c.x[0]!).length);
     const parts = c.y.map((y, i) => c.dy[i] ?? c.e.zeros(c.e.dims(y)));
-    return [c.e.op("Concat", parts, { axis })];
+    return first(c, c.e.op("Concat", parts, { axis }));
   },
 
   Slice: (c) => {
@@ -358,7 +414,7 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
       before[axis] = Math.min(Math.max(s, 0), n);
     });
     const after = xd.map((n, i) => n - before[i]! - yd[i]!);
-    return [c.e.op("Pad", [c.dy[0]!, c.e.ints([...before, ...after])], { mode: "constant" })];
+    return first(c, c.e.op("Pad", [c.dy[0]!, c.e.ints([...before, ...after])], { mode: "constant" }));
   },
 
   Reshape: reshapeBack,
@@ -371,14 +427,14 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
     const perm = attr(c, "perm", [...Array(rank).keys()].reverse());
     const inverse = new Array<number>(rank);
     perm.forEach((p, i) => (inverse[p] = i));
-    return [c.e.op("Transpose", [c.dy[0]!], { perm: inverse })];
+    return first(c, c.e.op("Transpose", [c.dy[0]!], { perm: inverse }));
   },
 
   Cast: (c) => {
     const from = c.e.meta(c.x[0]!).dtype;
-    if (from === c.e.meta(c.y[0]!).dtype) return [c.dy[0]];
+    if (from === c.e.meta(c.y[0]!).dtype) return first(c, c.dy[0]);
     const to = from === "float16" ? DataType.FLOAT16 : from === "float64" ? DataType.DOUBLE : DataType.FLOAT;
-    return [c.e.op("Cast", [c.dy[0]!], { to })];
+    return first(c, c.e.op("Cast", [c.dy[0]!], { to }));
   },
 
   Gather: (c) => {
@@ -395,17 +451,12 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
   },
 
   Where: (c) => {
-    const [cond, a, b] = [c.x[0]!, c.x[1]!, c.x[2]!];
-    const dy = c.dy[0]!, out = c.e.dims(c.y[0]!);
-    const zero = c.e.scalar(0);
-    return [
-      undefined,
-      c.need[1] ? c.e.unbroadcast(c.e.op("Where", [cond, dy, zero]), out, c.e.dims(a)) : undefined,
-      c.need[2] ? c.e.unbroadcast(c.e.op("Where", [cond, zero, dy]), out, c.e.dims(b)) : undefined,
-    ];
+    const cond = c.x[0]!, zero = c.e.scalar(0);
+    return elementwise(c, (dy) => [undefined, () => c.e.op("Where", [cond, dy, zero]), () => c.e.op("Where", [cond, zero, dy])]);
   },
 
-  Expand: (c) => [c.e.unbroadcast(c.dy[0]!, c.e.dims(c.y[0]!), c.e.dims(c.x[0]!)), undefined],
+  Expand: (c) => [{ grad: c.dy[0]!, from: c.e.dims(c.y[0]!) }, undefined],
   ReduceMean: (c) => reduceBack(c, true),
+  ReduceMax: reduceMaxBack,
   ReduceSum: (c) => reduceBack(c, false),
 };

@@ -28,8 +28,43 @@ export function tinyUnet(): Net {
   return buildUnet({ blockOut: u.blockOut, crossDim, pooledDim: s.textEncoder2.projectionDim, addTimeDim: u.addTimeDim, heads: u.heads, groups: u.groups, seed: s.seed + 3 });
 }
 
+/** The sizes of an SDXL pipeline built by this recipe (the tiny set's and the toy set's). */
+export interface SdxlSpec {
+  readonly textEncoder: { readonly hidden: number; readonly layers: number; readonly heads: number };
+  readonly textEncoder2: { readonly hidden: number; readonly layers: number; readonly heads: number; readonly projectionDim: number };
+  readonly unet: { readonly blockOut: readonly [number, number, number]; readonly heads: number; readonly groups: number; readonly addTimeDim: number };
+  readonly vae: { readonly blockOut: readonly [number, number, number, number]; readonly groups: number; readonly scalingFactor: number };
+  readonly maxLength: number;
+  readonly seed: number;
+}
+
+/** The model files of a pipeline whose UNet and VAE come from elsewhere (trained or analytic). */
+export interface SdxlParts {
+  readonly unet: Uint8Array;
+  readonly vaeEncoder: Uint8Array;
+  readonly vaeDecoder: Uint8Array;
+}
+
 export function tinySdxlFiles(): FolderFiles {
-  const s = TINY_SDXL;
+  const v = TINY_SDXL.vae;
+  return sdxlFiles(TINY_SDXL, {
+    unet: modelBytes(tinyUnet()),
+    vaeEncoder: modelBytes(buildVaeEncoder({ blockOut: v.blockOut, groups: v.groups, seed: TINY_SDXL.seed + 4 })),
+    vaeDecoder: modelBytes(buildVaeDecoder({ blockOut: v.blockOut, groups: v.groups, seed: TINY_SDXL.seed + 5 })),
+  });
+}
+
+/** Text encoders of a spec: seeded random weights (the toy set keeps them fixed too). */
+export function sdxlTextEncoders(s: SdxlSpec): { dir: string; net: Net; spec: SdxlSpec["textEncoder"]; act: "quick_gelu" | "gelu"; projectionDim?: number; arch: string }[] {
+  const vocabSize = Object.keys(buildClipVocab().vocab).length;
+  const encoders = [
+    { dir: "text_encoder", spec: s.textEncoder, act: "quick_gelu" as const, projectionDim: undefined, arch: "CLIPTextModel", seed: s.seed + 1 },
+    { dir: "text_encoder_2", spec: s.textEncoder2, act: "gelu" as const, projectionDim: s.textEncoder2.projectionDim, arch: "CLIPTextModelWithProjection", seed: s.seed + 2 },
+  ];
+  return encoders.map((e) => ({ ...e, net: buildClipText({ vocabSize, hidden: e.spec.hidden, layers: e.spec.layers, heads: e.spec.heads, maxPositions: s.maxLength, act: e.act, projectionDim: e.projectionDim, seed: e.seed }) }));
+}
+
+export function sdxlFiles(s: SdxlSpec, parts: SdxlParts): FolderFiles {
   const { vocab, merges } = buildClipVocab();
   const vocabSize = Object.keys(vocab).length;
   const crossDim = s.textEncoder.hidden + s.textEncoder2.hidden;
@@ -67,13 +102,8 @@ export function tinySdxlFiles(): FolderFiles {
     use_karras_sigmas: false,
   }));
 
-  const encoders = [
-    { dir: "text_encoder", spec: s.textEncoder, act: "quick_gelu" as const, projectionDim: undefined, arch: "CLIPTextModel", seed: s.seed + 1 },
-    { dir: "text_encoder_2", spec: s.textEncoder2, act: "gelu" as const, projectionDim: s.textEncoder2.projectionDim, arch: "CLIPTextModelWithProjection", seed: s.seed + 2 },
-  ];
-  for (const e of encoders) {
-    const net = buildClipText({ vocabSize, hidden: e.spec.hidden, layers: e.spec.layers, heads: e.spec.heads, maxPositions: s.maxLength, act: e.act, projectionDim: e.projectionDim, seed: e.seed });
-    files.set(`${e.dir}/model.onnx`, modelBytes(net));
+  for (const e of sdxlTextEncoders(s)) {
+    files.set(`${e.dir}/model.onnx`, modelBytes(e.net));
     files.set(`${e.dir}/config.json`, jsonBytes({
       architectures: [e.arch],
       attention_dropout: 0.0,
@@ -121,7 +151,7 @@ export function tinySdxlFiles(): FolderFiles {
   tokenizerFiles("tokenizer_2", "!");
 
   const u = s.unet;
-  files.set("unet/model.onnx", modelBytes(tinyUnet()));
+  files.set("unet/model.onnx", parts.unet);
   files.set("unet/config.json", jsonBytes({
     _class_name: "UNet2DConditionModel",
     _diffusers_version: DIFFUSERS_VERSION,
@@ -157,9 +187,9 @@ export function tinySdxlFiles(): FolderFiles {
     scaling_factor: v.scalingFactor,
     up_block_types: v.blockOut.map(() => "UpDecoderBlock2D"),
   };
-  files.set("vae_encoder/model.onnx", modelBytes(buildVaeEncoder({ blockOut: v.blockOut, groups: v.groups, seed: s.seed + 4 })));
+  files.set("vae_encoder/model.onnx", parts.vaeEncoder);
   files.set("vae_encoder/config.json", jsonBytes(vaeConfig));
-  files.set("vae_decoder/model.onnx", modelBytes(buildVaeDecoder({ blockOut: v.blockOut, groups: v.groups, seed: s.seed + 5 })));
+  files.set("vae_decoder/model.onnx", parts.vaeDecoder);
   files.set("vae_decoder/config.json", jsonBytes(vaeConfig));
   return files;
 }

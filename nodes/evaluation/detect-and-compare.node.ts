@@ -27,7 +27,8 @@ export const DetectAndCompare = defineNode({
     "Scores identity separation in generated images (the MuDI paper's D&C): OWLv2 finds the subjects, each box is " +
     "cropped onto a white square and embedded, and its similarity to every subject's references gives the score. " +
     "algorithm3: the paper's two-subject score, 0 (mixed) to 2 (separated). matrix: the authors' N-subject form, " +
-    "1 - spectral norm of (box-subject similarities - reference similarities), at most 1. -max variants take the best " +
+    "1 - spectral norm of (box-subject similarities - reference similarities), at most 1. max: the paper's Table 2 " +
+    "D&C (Max), the sum over boxes of each box's largest subject similarity (0..N). -best-reference variants take the best " +
     "reference instead of the mean. A box count other than the subject count scores 0. The annotated image outlines " +
     "each box in the colour of the subject it was matched to (images under 512 px are enlarged so labels stay legible).",
   inputs: {

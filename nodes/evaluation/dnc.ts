@@ -1,21 +1,29 @@
 // Detect-and-Compare (D&C) as plain functions over similarity numbers. No models here: the
 // node detects and embeds, these functions turn similarities into the score.
 //
-// Notation (DESIGN.md "D&C, precisely"): sims[b][j][r] is the cosine similarity of detected box b
-// to reference r of subject j; s[b][j] aggregates it over r (mean, or max for the "Max" forms).
+// Notation (docs/ARCHITECTURE.md, "D&C, precisely"): sims[b][j][r] is the cosine similarity of detected box b
+// to reference r of subject j; s[b][j] aggregates it over r (mean, or max for the "-best-reference" forms).
 
 /** How box-to-reference similarities are pooled over a subject's references. */
 export type Aggregation = "mean" | "max";
 
-/** "algorithm3": the paper's two-subject score (0..2); "matrix": the authors' N-subject form (<= 1). */
-export type DncForm = "algorithm3" | "matrix";
+/**
+ * "algorithm3": the paper's two-subject score (0..2); "matrix": the authors' N-subject form (<= 1);
+ * "max": the paper's Table 2 "D&C (Max)", the authors' eval.py max_score (0..N).
+ */
+export type DncForm = "algorithm3" | "matrix" | "max";
 
-export const DNC_VARIANTS = ["algorithm3", "algorithm3-max", "matrix", "matrix-max"] as const;
+/**
+ * "-best-reference" pools a box's similarities to a subject by the best reference instead of the
+ * mean; these were called "-max" before, which the paper's "D&C (Max)" is not (graph files are
+ * migrated in contract/graph/migrations.ts).
+ */
+export const DNC_VARIANTS = ["algorithm3", "algorithm3-best-reference", "matrix", "matrix-best-reference", "max"] as const;
 export type DncVariant = (typeof DNC_VARIANTS)[number];
 
 export function parseVariant(variant: DncVariant): { form: DncForm; aggregation: Aggregation } {
-  const [form, agg] = variant.split("-") as [DncForm, string | undefined];
-  return { form, aggregation: agg === "max" ? "max" : "mean" };
+  const form = variant.replace(/-best-reference$/, "") as DncForm;
+  return { form, aggregation: variant.endsWith("-best-reference") ? "max" : "mean" };
 }
 
 export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -60,6 +68,16 @@ export function algorithm3Score(s: readonly (readonly number[])[]): number {
   const conf1 = s[0]![0]! - s[0]![1]!;
   const conf2 = s[1]![0]! - s[1]![1]!;
   return conf1 * conf2 > 0 ? Math.abs(conf1 - conf2) : Math.abs(conf1) + Math.abs(conf2);
+}
+
+/**
+ * The paper's Table 2 "D&C (Max)", the authors' eval.py max_score: the sum over boxes of the
+ * largest similarity to any subject, sum_b max_j s[b][j]. Like their code (which scores an all-zero
+ * matrix then), a box count other than the subject count scores 0.
+ */
+export function maxScore(s: readonly (readonly number[])[], subjects: number): number {
+  if (s.length !== subjects) return 0;
+  return s.reduce((sum, row) => sum + Math.max(...row), 0);
 }
 
 /**
@@ -189,6 +207,7 @@ export function scoreImage(
     if (subjects !== 2) throw new Error(`D&C variant ${variant} compares exactly two subjects, got ${subjects}; use a matrix variant`);
     return { variant, score: algorithm3Score(s), similarities: s, identity, countMatches };
   }
+  if (form === "max") return { variant, score: maxScore(s, subjects), similarities: s, identity, countMatches };
   if (!reference || reference.length !== subjects) throw new Error(`D&C variant ${variant} needs the ${subjects}x${subjects} reference matrix`);
   const result = matrixScore(s, reference);
   result.order.forEach((b, j) => (identity[b] = j));

@@ -1,9 +1,8 @@
 import type { NodeFamily } from "../../contract/family.js";
-import type { AnyNodeDefinition } from "../../contract/node.js";
 import { DetectAndCompare } from "./detect-and-compare.node.js";
 import { EvaluateGrid } from "./evaluate-grid.node.js";
 
 export const family: NodeFamily = {
   name: "evaluation",
-  nodes: [DetectAndCompare, EvaluateGrid] as AnyNodeDefinition[],
+  nodes: [DetectAndCompare, EvaluateGrid],
 };

@@ -38,7 +38,7 @@ export function parseQueries(text: string): string[] {
 export function checkSubjects(node: string, subjects: readonly Subject[], variant: DncVariant): void {
   if (subjects.length < 2) throw new NodeInputError(`${node}: D&C compares at least two subjects, ${subjects.length} connected`, "subjects");
   if (parseVariant(variant).form === "algorithm3" && subjects.length !== 2) {
-    throw new NodeInputError(`${node}: variant ${variant} compares exactly two subjects, ${subjects.length} connected; choose matrix or matrix-max for more`, "subjects");
+    throw new NodeInputError(`${node}: variant ${variant} compares exactly two subjects, ${subjects.length} connected; choose matrix, matrix-best-reference or max for more`, "subjects");
   }
   subjects.forEach((s, i) => {
     if (s.images.length === 0) throw new NodeInputError(`${node}: subject ${i + 1} (${subjectLabel(s, "instance")}) has no reference images`, "subjects");

@@ -11,5 +11,8 @@ export const DNC_WIDGETS = {
   variant: z
     .enum(DNC_VARIANTS)
     .default("algorithm3")
-    .describe("algorithm3: the paper's two-subject score (0..2); matrix: the authors' N-subject form (at most 1); -max: best reference instead of the mean"),
+    .describe(
+      "algorithm3: the paper's two-subject score (0..2); matrix: the authors' N-subject form (at most 1); " +
+        "max: the paper's Table 2 D&C (Max), sum over boxes of the best subject similarity (0..N); -best-reference: best reference instead of the mean",
+    ),
 };

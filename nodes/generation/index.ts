@@ -1,5 +1,4 @@
 // The generation family: prompt encoding, latent initializers, sampling, LoRA, VAE.
-import type { AnyNodeDefinition } from "../../contract/node.js";
 import type { NodeFamily } from "../../contract/family.js";
 import { ApplyLoRA } from "./apply-lora.node.js";
 import { DecodeLatent } from "./decode-latent.node.js";
@@ -12,5 +11,5 @@ import { Sampler } from "./sampler.node.js";
 
 export const family: NodeFamily = {
   name: "generation",
-  nodes: [EncodePrompt, GaussianInit, MuDIInit, LayoutInit, Sampler, ApplyLoRA, DecodeLatent, EncodeImage] as AnyNodeDefinition[],
+  nodes: [EncodePrompt, GaussianInit, MuDIInit, LayoutInit, Sampler, ApplyLoRA, DecodeLatent, EncodeImage],
 };

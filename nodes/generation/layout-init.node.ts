@@ -3,7 +3,8 @@
 // the widget or from an upstream JSON value; each subject's first masked photo fills its box.
 import { z } from "zod";
 import { NodeInputError, defineNode } from "../../contract/node.js";
-import { composeInBoxes, subjectLabel, type CollageItem, type NormalizedBox } from "../subjects/collage.js";
+import { composeInBoxes, subjectLabel, type CollageItem } from "../subjects/collage.js";
+import type { Rect } from "../../contract/geometry.js";
 import { segMixSettingsSchema } from "../subjects/seg-mix.js";
 import type { Subject } from "../../contract/values.js";
 import { mudiInitFromCollage } from "./mudi-init.js";
@@ -21,7 +22,8 @@ export const LayoutInit = defineNode({
   title: "Layout Init",
   category: "generation",
   description:
-    "Like MuDI Init, but each subject goes into its own box (normalized [x0,y0,x1,y1], in subject order), scaled to fit and centred. " +
+    "Like MuDI Init (z_T = init_noise_sigma * (gamma * (sf * E(x_init) * Resize(M)) + eps)), but each subject goes into its own box " +
+    "(normalized [x0,y0,x1,y1], in subject order), scaled to fit and centred. " +
     "Boxes are typed in the widget or come from the optional boxes input as JSON.",
   inputs: {
     pipeline: { type: "PIPELINE" },
@@ -57,7 +59,7 @@ export const LayoutInit = defineNode({
   },
 });
 
-function parseBoxes(value: unknown, what: string): NormalizedBox[] {
+function parseBoxes(value: unknown, what: string): Rect[] {
   let json = value;
   if (typeof value === "string") {
     try {

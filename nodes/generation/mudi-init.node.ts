@@ -1,6 +1,6 @@
 // mudi.MuDIInit: MuDI's mean-shifted start (eq. 3): a Seg-Mix collage of all segmented subjects,
-// VAE-encoded, kept inside the collage mask, scaled by gamma; the sampler noises it at its first
-// timestep. Interchangeable with GaussianInit and LayoutInit.
+// VAE-encoded, times the collage mask resized bilinearly to latent size, scaled by gamma; the
+// sampler adds the noise and scales by init_noise_sigma. Interchangeable with GaussianInit and LayoutInit.
 import { z } from "zod";
 import { NodeInputError, defineNode } from "../../contract/node.js";
 import { defaultCollageSettings } from "../subjects/collage.js";
@@ -13,8 +13,10 @@ export const MuDIInit = defineNode({
   title: "MuDI Init",
   category: "generation",
   description:
-    "z_T = add_noise(gamma * sf * (E(x_init) * M), eps, t_0): the collage of the segmented subjects (random order, margins and scales, " +
-    "white background) encoded by the VAE and masked at latent resolution. Outputs the collage and its mask for preview.",
+    "z_T = init_noise_sigma * (gamma * (sf * E(x_init) * Resize(M)) + eps) (eq. 3, as the authors run it): x_init is the collage of the " +
+    "segmented subjects (random order, margins and scales, white background), M its mask resized bilinearly to latent size (fractions kept), " +
+    "eps unit Gaussian noise, init_noise_sigma the sampler's scheduler's (Euler: sqrt(sigma_max^2 + 1); DDIM, DPM++ 2M: 1). " +
+    "Outputs the collage and its mask for preview.",
   inputs: {
     pipeline: { type: "PIPELINE" },
     subjects: { type: "SUBJECTS", description: "Two or more subjects with masks" },

@@ -1,6 +1,7 @@
 // MuDI's mean-shifted initialization (eq. 3 of the paper): the VAE latent of a collage of the
-// segmented subjects, kept only where the collage mask is, scaled by gamma (and the VAE scaling
-// factor). The sampler then noises it with its scheduler's forward process at the first timestep.
+// segmented subjects (times the VAE scaling factor), multiplied by the collage mask resized to
+// latent size, scaled by gamma. The sampler adds the unit noise and multiplies the sum by its
+// scheduler's init_noise_sigma (nodes/generation/sample.ts initialLatent).
 import type { SessionProvider } from "../../contract/node.js";
 import { createRng, gaussianNoise } from "../../lib/random.js";
 import { subjectCollage, type CollageSettings, type SubjectCollage } from "../subjects/collage.js";
@@ -9,21 +10,38 @@ import type { LatentInit, Mask, RgbImage, SdxlPipelineRef, Subject } from "../..
 import { LATENT_CHANNELS, repeatToBatch, VAE_SCALE, vaeEncode } from "./sdxl.js";
 
 /**
- * The collage mask at latent resolution: area-averaged over each latent cell, then > 0, so a
- * cell counts as the subject's when any pixel in it is. 1 inside, 0 outside.
+ * The collage mask resized to latent size as the authors do (torch.nn.functional.interpolate,
+ * mode "bilinear", align_corners False, no antialias), fractional values kept: each latent cell
+ * samples the mask at source coordinate (i + 0.5) * in/out - 0.5 (clamped at 0) between its two
+ * nearest pixels. The mask's 0..255 are read as 0..1.
  */
-export function latentMask(mask: Mask, latentWidth: number, latentHeight: number): Uint8Array {
-  const out = new Uint8Array(latentWidth * latentHeight);
-  for (let y = 0; y < mask.height; y++) {
-    const ly = Math.min(latentHeight - 1, Math.floor((y * latentHeight) / mask.height));
-    for (let x = 0; x < mask.width; x++) {
-      if (mask.data[y * mask.width + x]! > 0) out[ly * latentWidth + Math.min(latentWidth - 1, Math.floor((x * latentWidth) / mask.width))] = 1;
+export function latentMask(mask: Mask, latentWidth: number, latentHeight: number): Float32Array {
+  const xs = bilinearTaps(mask.width, latentWidth);
+  const ys = bilinearTaps(mask.height, latentHeight);
+  const at = (x: number, y: number) => mask.data[y * mask.width + x]! / 255;
+  const out = new Float32Array(latentWidth * latentHeight);
+  for (let ly = 0; ly < latentHeight; ly++) {
+    const { i0: y0, i1: y1, w: wy } = ys[ly]!;
+    for (let lx = 0; lx < latentWidth; lx++) {
+      const { i0: x0, i1: x1, w: wx } = xs[lx]!;
+      const top = (1 - wx) * at(x0, y0) + wx * at(x1, y0);
+      const bottom = (1 - wx) * at(x0, y1) + wx * at(x1, y1);
+      out[ly * latentWidth + lx] = (1 - wy) * top + wy * bottom;
     }
   }
   return out;
 }
 
-/** gamma * sf * (E(x_init) * M) for one collage, as a [1,4,h,w] tensor. */
+/** PyTorch's linear interpolation taps along one axis (align_corners False): pixels i0, i1 and i1's weight. */
+function bilinearTaps(inSize: number, outSize: number): { i0: number; i1: number; w: number }[] {
+  return Array.from({ length: outSize }, (_, o) => {
+    const src = Math.max(0, (o + 0.5) * (inSize / outSize) - 0.5);
+    const i0 = Math.min(Math.floor(src), inSize - 1);
+    return { i0, i1: Math.min(i0 + 1, inSize - 1), w: src - i0 };
+  });
+}
+
+/** gamma * (sf * E(x_init) * Resize(M)) for one collage, as a [1,4,h,w] tensor. */
 export async function mudiMean(sessions: SessionProvider, pipeline: SdxlPipelineRef, collage: RgbImage, mask: Mask, gamma: number): Promise<Tensor<"B,4,h,w">> {
   if (mask.width !== collage.width || mask.height !== collage.height) {
     throw new Error(`MuDI init: the collage is ${collage.width}x${collage.height} but its mask ${mask.width}x${mask.height}`);
@@ -33,7 +51,7 @@ export async function mudiMean(sessions: SessionProvider, pipeline: SdxlPipeline
   const m = latentMask(mask, w, h);
   const out = new Float32Array(latent.data.length);
   for (let c = 0; c < LATENT_CHANNELS; c++) {
-    for (let p = 0; p < h * w; p++) out[c * h * w + p] = m[p] ? gamma * latent.data[c * h * w + p]! : 0;
+    for (let p = 0; p < h * w; p++) out[c * h * w + p] = m[p] ? gamma * latent.data[c * h * w + p]! * m[p]! : 0; // +0 outside, not -0
   }
   return tensor([1, LATENT_CHANNELS, h, w], out);
 }

@@ -1,5 +1,5 @@
 // Live preview of SDXL latents without the VAE: a fixed linear map from the 4 latent channels to
-// RGB (the factors in DESIGN.md, fitted to SDXL's VAE), clamped to [-1, 1] and mapped to 0..255.
+// RGB (the factors in docs/ARCHITECTURE.md "Method reference", fitted to SDXL's VAE), clamped to [-1, 1] and mapped to 0..255.
 // One pixel per latent cell: cheap enough to send every step.
 import { crc32 } from "node:zlib";
 import type { RgbImage } from "../../contract/values.js";

@@ -3,23 +3,25 @@
 import { checkAborted } from "../../contract/node.js";
 import { gaussianNoise } from "../../lib/random.js";
 import type { LatentInit } from "../../contract/values.js";
-import { scale } from "./schedulers/schedule.js";
+import { axpby, scale } from "./schedulers/schedule.js";
 import type { Scheduler } from "./schedulers/scheduler.js";
 
 /** Epsilon for the scheduler's model input at a step (already guided). */
 export type Denoiser = (modelInput: Float32Array, timestep: number, index: number) => Promise<Float32Array>;
 
 /**
- * z_T for a LatentInit (contract/values.ts): pure noise scaled by the scheduler's init_noise_sigma,
- * or, for MuDI and layout inits (eq. 3 of the paper), the mean noised by the scheduler's own
- * forward process at its first timestep.
+ * z_T for a LatentInit (contract/values.ts): init_noise_sigma * (mean + eps), or
+ * init_noise_sigma * eps without a mean. For MuDI and layout inits this is eq. 3 of the paper as
+ * the authors run it: z = gamma * E(x) * M + eps is handed to the pipeline as its latents, which
+ * diffusers' prepare_latents multiplies by the scheduler's init_noise_sigma (Euler, leading
+ * spacing: sqrt(sigma_max^2 + 1); DDIM and DPM++ 2M: 1).
  */
 export function initialLatent(scheduler: Scheduler, init: LatentInit): Float32Array {
   if (!init.mean) return scale(scheduler.initNoiseSigma, init.noise.data);
   if (init.mean.data.length !== init.noise.data.length) {
     throw new Error(`latent init: mean [${init.mean.dims.join(",")}] and noise [${init.noise.dims.join(",")}] differ in size`);
   }
-  return scheduler.addNoise(init.mean.data, init.noise.data, scheduler.timesteps[0]!);
+  return axpby(scheduler.initNoiseSigma, init.mean.data, scheduler.initNoiseSigma, init.noise.data);
 }
 
 /**

@@ -13,7 +13,7 @@ export const Sampler = defineNode({
   category: "generation",
   description:
     "Denoises the starting latent with the UNet, uncond and cond in one batched call. Gaussian inits start at init_noise_sigma * noise; " +
-    "MuDI and layout inits are noised with the scheduler's own forward process at its first timestep (eq. 3 of the paper).",
+    "MuDI and layout inits at init_noise_sigma * (mean + noise), as diffusers scales latents passed in (eq. 3 of the paper).",
   inputs: {
     pipeline: { type: "PIPELINE" },
     positive: { type: "CONDITIONING" },

@@ -1,10 +1,9 @@
 import type { NodeFamily } from "../../contract/family.js";
-import type { AnyNodeDefinition } from "../../contract/node.js";
 import { LoadImage } from "./load-image.node.js";
 import { PreviewImage } from "./preview-image.node.js";
 import { SaveImage } from "./save-image.node.js";
 
 export const family: NodeFamily = {
   name: "image",
-  nodes: [LoadImage, PreviewImage, SaveImage] as AnyNodeDefinition[],
+  nodes: [LoadImage, PreviewImage, SaveImage],
 };

@@ -1,5 +1,4 @@
 import type { NodeFamily } from "../../contract/family.js";
-import type { AnyNodeDefinition } from "../../contract/node.js";
 import { LoadDetector } from "./load-detector.node.js";
 import { LoadEmbedder } from "./load-embedder.node.js";
 import { LoadLoRA } from "./load-lora.node.js";
@@ -8,5 +7,5 @@ import { LoadSegmenter } from "./load-segmenter.node.js";
 
 export const family: NodeFamily = {
   name: "models",
-  nodes: [LoadPipeline, LoadDetector, LoadSegmenter, LoadEmbedder, LoadLoRA] as AnyNodeDefinition[],
+  nodes: [LoadPipeline, LoadDetector, LoadSegmenter, LoadEmbedder, LoadLoRA],
 };

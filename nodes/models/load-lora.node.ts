@@ -10,7 +10,8 @@ export const LoadLoRA = defineNode({
   id: "mudi.LoadLoRA",
   title: "Load LoRA",
   category: "models",
-  description: "Reads a LoRA .safetensors from models/loras (diffusers/PEFT keys or kohya keys, F32/F16/BF16) for ApplyLoRA.",
+  description:
+    "Reads a LoRA .safetensors from models/loras (diffusers/PEFT keys, or kohya keys with SGM or diffusers module names; F32/F16/BF16) for ApplyLoRA.",
   inputs: {},
   outputs: { lora: { type: "LORA" } },
   widgets: z.object({

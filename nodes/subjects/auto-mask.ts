@@ -4,7 +4,9 @@
 // way round), prompt SAM with it, keep a single mask. Photos that fail are reported by file and
 // keep whatever mask they had; the others go on.
 import type { Box, Mask, RgbImage, Subject } from "../../contract/values.js";
-import type { BoxPrompt, SamResult } from "./sam.js";
+import type { SamResult } from "./sam.js";
+import type { Rect } from "../../contract/geometry.js";
+import { growBox } from "../../lib/geometry.js";
 
 export type BoxVerdict = { readonly ok: true; readonly box: Box } | { readonly ok: false; readonly reason: string };
 
@@ -16,23 +18,13 @@ export function singleBox(boxes: readonly Box[], threshold: number): BoxVerdict 
   return { ok: false, reason: `${boxes.length} boxes scored above ${threshold} (scores ${scores}); exactly one is needed` };
 }
 
-/** Grows a box by a fraction of the photo's width (x) and height (y) on each side, clamped to the photo. */
-export function growBox(box: BoxPrompt, image: { width: number; height: number }, fraction: number): BoxPrompt {
-  const mx = Math.trunc(image.width * fraction);
-  const my = Math.trunc(image.height * fraction);
-  return {
-    x0: Math.max(0, box.x0 - mx),
-    y0: Math.max(0, box.y0 - my),
-    x1: Math.min(image.width, box.x1 + mx),
-    y1: Math.min(image.height, box.y1 + my),
-  };
-}
+export { growBox };
 
 /** One photo through the authors' rule: exactly one box, grown, segmented by SAM into a non-empty mask. */
 export type SingleBoxMask =
-  | { readonly ok: true; readonly box: Box; readonly prompt: BoxPrompt; readonly sam: SamResult }
+  | { readonly ok: true; readonly box: Box; readonly prompt: Rect; readonly sam: SamResult }
   /** `box` is set when detection passed and SAM's mask was empty. */
-  | { readonly ok: false; readonly reason: string; readonly box?: Box; readonly prompt?: BoxPrompt; readonly samScore?: number };
+  | { readonly ok: false; readonly reason: string; readonly box?: Box; readonly prompt?: Rect; readonly samScore?: number };
 
 export async function maskFromSingleBox(
   image: RgbImage,
@@ -57,7 +49,7 @@ export interface ImageResult {
   readonly reason?: string;
   /** The detector's box before growing, and the SAM prompt after. */
   readonly box?: Box;
-  readonly prompt?: BoxPrompt;
+  readonly prompt?: Rect;
   /** SAM's predicted IoU of the mask. */
   readonly samScore?: number;
   /** On failure: whether an earlier mask is still there. */
@@ -75,7 +67,7 @@ export interface AutoMaskSettings {
 
 export interface AutoMaskDeps {
   detect(image: RgbImage, queries: readonly string[]): Promise<Box[]>;
-  segment(image: RgbImage, box: BoxPrompt): Promise<SamResult>;
+  segment(image: RgbImage, box: Rect): Promise<SamResult>;
   /** Called after each photo (progress, cancellation). */
   step?(done: number, total: number, result: ImageResult): void;
 }

@@ -9,6 +9,7 @@
 import sharp from "sharp";
 import type { Rng } from "../../lib/random.js";
 import type { Mask, RgbImage, Subject } from "../../contract/values.js";
+import type { Rect } from "../../contract/geometry.js";
 
 /** Pixels above this are foreground when pasting (reference: mask > 122). */
 export const MASK_PASTE_THRESHOLD = 122;
@@ -93,24 +94,8 @@ export interface Collage {
   readonly placements: readonly Placement[];
 }
 
-/** A box in canvas fractions [0,1], used by LayoutInit. */
-export interface NormalizedBox {
-  readonly x0: number;
-  readonly y0: number;
-  readonly x1: number;
-  readonly y1: number;
-}
-
-export interface PixelBox {
-  readonly x0: number;
-  readonly y0: number;
-  /** Exclusive. */
-  readonly x1: number;
-  readonly y1: number;
-}
-
 /** Bounding box of mask > 128, or undefined for an empty mask. */
-export function maskBox(mask: Mask, threshold = MASK_BOX_THRESHOLD): PixelBox | undefined {
+export function maskBox(mask: Mask, threshold = MASK_BOX_THRESHOLD): Rect | undefined {
   let x0 = mask.width, y0 = mask.height, x1 = -1, y1 = -1;
   for (let y = 0; y < mask.height; y++) {
     const row = y * mask.width;
@@ -184,7 +169,8 @@ export async function composeCollage(items: readonly CollageItem[], rng: Rng, se
  */
 export async function composeInBoxes(
   items: readonly CollageItem[],
-  boxes: readonly NormalizedBox[],
+  /** In canvas fractions [0,1]. */
+  boxes: readonly Rect[],
   settings: Pick<CollageSettings, "width" | "height" | "background">,
 ): Promise<Collage> {
   if (items.length !== boxes.length) throw new Error(`composeInBoxes: ${items.length} subjects but ${boxes.length} boxes`);
@@ -206,6 +192,14 @@ export async function composeInBoxes(
     return { item: i, x, y, width, height, cropWidth, cropHeight, fit, factor: fit, z: i };
   });
   return paint(items, crops, placements, settings);
+}
+
+/**
+ * The subjects a prior (class-name) collage draws its pair from: a single prior class is paired
+ * with itself, as the authors' script does (partner: another prior class if any, else the same).
+ */
+export function priorPairPool<T>(priors: readonly T[]): readonly T[] {
+  return priors.length === 1 ? [priors[0]!, priors[0]!] : priors;
 }
 
 /** Two different indices out of n: a primary (given or random) and a random partner. */
@@ -282,7 +276,7 @@ function validateSettings(s: CollageSettings): void {
   if (!ok) throw new Error(`invalid collage settings: ${JSON.stringify(s)}`);
 }
 
-function itemBox(item: CollageItem): PixelBox {
+function itemBox(item: CollageItem): Rect {
   const what = item.name ?? item.label;
   if (item.mask.width !== item.image.width || item.mask.height !== item.image.height) {
     throw new Error(`${what}: mask is ${item.mask.width}x${item.mask.height} but the image is ${item.image.width}x${item.image.height}`);
@@ -292,7 +286,7 @@ function itemBox(item: CollageItem): PixelBox {
   return box;
 }
 
-function scaledSize(item: CollageItem, box: PixelBox, cellW: number, cellH: number, s: CollageSettings, rng: Rng) {
+function scaledSize(item: CollageItem, box: Rect, cellW: number, cellH: number, s: CollageSettings, rng: Rng) {
   const cropWidth = box.x1 - box.x0, cropHeight = box.y1 - box.y0;
   const fit = Math.min(cellW / cropWidth, cellH / cropHeight);
   let factor: number;
@@ -329,7 +323,7 @@ function shuffle(a: number[], rng: Rng): number[] {
 }
 
 /** Crops the item to its box and resizes to the placement size (bicubic, as PIL's default). */
-async function cropResize(image: RgbImage | Mask, box: PixelBox, width: number, height: number): Promise<Uint8Array> {
+async function cropResize(image: RgbImage | Mask, box: Rect, width: number, height: number): Promise<Uint8Array> {
   const channels = image.data.length / (image.width * image.height);
   const pipeline = sharp(image.data, { raw: { width: image.width, height: image.height, channels: channels as 1 | 3 } })
     .extract({ left: box.x0, top: box.y0, width: box.x1 - box.x0, height: box.y1 - box.y0 })
@@ -341,7 +335,7 @@ async function cropResize(image: RgbImage | Mask, box: PixelBox, width: number, 
 
 async function paint(
   items: readonly CollageItem[],
-  boxes: readonly PixelBox[],
+  boxes: readonly Rect[],
   placements: readonly Placement[],
   s: Pick<CollageSettings, "width" | "height" | "background">,
 ): Promise<Collage> {

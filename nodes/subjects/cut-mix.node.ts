@@ -1,7 +1,7 @@
 // mudi.CutMix: the Cut-Mix baseline (two photos joined at a vertical seam), to compare with Seg-Mix.
 import { z } from "zod";
 import { checkAborted, defineNode, NodeInputError } from "../../contract/node.js";
-import { encodePng } from "../../lib/image/codec.js";
+import { writePngs } from "../image/save-png.js";
 import { cutMixBatch } from "./cut-mix.js";
 import { previewBatchWidgets, segMixSettingsSchema } from "./seg-mix.js";
 
@@ -32,9 +32,9 @@ export const CutMix = defineNode({
         ctx.progress(done, w.count);
       },
     });
-    const names: string[] = [];
-    for (const s of samples) names.push(await ctx.writeOutput("previews/cutmix.png", await encodePng(s.image)));
-    ctx.display({ images: names, text: samples.map((s) => s.caption) });
-    return { images: samples.map((s) => s.image), captions: samples.map((s) => s.caption).join("\n") };
+    const images = samples.map((s) => s.image);
+    await writePngs(images, "previews/cutmix", ctx, false);
+    ctx.display({ text: samples.map((s) => s.caption) });
+    return { images, captions: samples.map((s) => s.caption).join("\n") };
   },
 });

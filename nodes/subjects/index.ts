@@ -1,5 +1,4 @@
 import type { NodeFamily } from "../../contract/family.js";
-import type { AnyNodeDefinition } from "../../contract/node.js";
 import { AutoMask } from "./auto-mask.node.js";
 import { CombineSubjects } from "./combine-subjects.node.js";
 import { CutMix } from "./cut-mix.node.js";
@@ -12,7 +11,7 @@ import { SegMix } from "./seg-mix.node.js";
 
 export const family: NodeFamily = {
   name: "subjects",
-  nodes: [LoadSubject, CombineSubjects, DetectOWLv2, SegmentSAM, AutoMask, SegMix, CutMix, PriorImages] as AnyNodeDefinition[],
+  nodes: [LoadSubject, CombineSubjects, DetectOWLv2, SegmentSAM, AutoMask, SegMix, CutMix, PriorImages],
   /** Mask review: GET /api/subjects/review, POST .../segment, .../accept. */
   routes: subjectsRouter,
 };

@@ -3,7 +3,7 @@
 import { dirname } from "node:path";
 import { z } from "zod";
 import { defineNode, NodeInputError } from "../../contract/node.js";
-import { folderSignature, readPhotos, readSubjectFolder } from "./subject-folder.js";
+import { folderSignature, readPhotos, readSubjectFolder, REVIEWED_MASKS_DIR, reviewedMasksIn } from "./subject-folder.js";
 import { resolveSubjectFolder } from "./subject-paths.js";
 
 const widgets = z.object({
@@ -25,15 +25,16 @@ export const LoadSubject = defineNode({
   id: "mudi.LoadSubject",
   title: "Load Subject",
   category: "subjects",
-  description: "Reads one subject's reference photos with their masks (if any), identifier token and class. Corrected masks from the mask review are picked up from the folder.",
+  description: "Reads one subject's reference photos with their masks (if any), identifier token and class. Masks corrected in the mask review are picked up first.",
   inputs: {},
   outputs: { subject: { type: "SUBJECT", description: "Photos, masks (where known), token and class" } },
   widgets,
-  // Masks saved by the review land in the folder: its listing (sizes, mtimes) is part of the cache key.
+  // The folder's and the reviewed masks' listings (sizes, mtimes) are part of the cache key: an accepted correction re-runs the node.
   async cacheKey(w, ctx) {
-    if (uploadNames(w.uploads).length > 0) return "uploads";
+    const reviewed = await folderSignature(dirname(ctx.inputPath(`${REVIEWED_MASKS_DIR}/x`))).catch(() => "");
+    if (uploadNames(w.uploads).length > 0) return `uploads|${reviewed}`;
     try {
-      return await folderSignature(await resolveSubjectFolder(w.folder, ctx));
+      return `${await folderSignature(await resolveSubjectFolder(w.folder, ctx))}|${reviewed}`;
     } catch {
       return "missing";
     }
@@ -45,13 +46,13 @@ export const LoadSubject = defineNode({
         if (w.className.trim() === "") throw new NodeInputError("give the subject's class (e.g. \"red monster plush\") for uploaded photos", "className");
         for (const u of uploads) ctx.inputPath(u); // rejects names that leave the inputs folder
         const inputsDir = dirname(ctx.inputPath("photo")); // the inputs folder itself (any top-level name resolves into it)
-        const subject = await readPhotos(inputsDir, uploads.map((file) => ({ file })), w.token.trim(), w.className.trim());
+        const subject = await readPhotos(inputsDir, uploads.map((file) => ({ file })), w.token.trim(), w.className.trim(), reviewedMasksIn(ctx.inputPath));
         ctx.display({ text: [`${subject.images.length} photos, ${subject.masks.filter(Boolean).length} with masks`] });
         return { subject };
       }
       if (w.folder.trim() === "") throw new NodeInputError("give a folder of photos or uploaded photo names", "folder");
       const dir = await resolveSubjectFolder(w.folder.trim(), ctx);
-      const subject = await readSubjectFolder(dir, { token: w.token, className: w.className, id: w.id });
+      const subject = await readSubjectFolder(dir, { token: w.token, className: w.className, id: w.id }, reviewedMasksIn(ctx.inputPath));
       ctx.display({ text: [`${subject.token} ${subject.className}: ${subject.images.length} photos, ${subject.masks.filter(Boolean).length} with masks`] });
       return { subject };
     } catch (e) {

@@ -3,7 +3,7 @@
 // photo bottom/right to a square with 0.5 gray, resize to the model's size, CLIP mean/std.
 // Boxes come back as (cx, cy, w, h) relative to that padded square, so they are scaled by the
 // square's side for both axes; the reference scaled x by the width and y by the height, which
-// is wrong for any non-square photo (DESIGN.md, known faults).
+// is wrong for any non-square photo (docs/ARCHITECTURE.md, "Method reference").
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type ort from "onnxruntime-node";
@@ -12,6 +12,7 @@ import type { SessionProvider } from "../../contract/node.js";
 import { resizeImage } from "../../lib/image/codec.js";
 import { loadClipTokenizer } from "../../lib/tokenizer.js";
 import type { Box, ModelRef, RgbImage } from "../../contract/values.js";
+import { iou } from "../../lib/geometry.js";
 import { checkInputs, floatInput, floatOutput, hasInput, intInput } from "../../lib/onnx/session-io.js";
 
 export interface OwlConfig {
@@ -167,13 +168,7 @@ export function owlBoxes(
   return options.nmsIou === undefined ? boxes : nms(boxes, options.nmsIou);
 }
 
-export function iou(a: Box, b: Box): number {
-  const ix = Math.max(0, Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0));
-  const iy = Math.max(0, Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0));
-  const inter = ix * iy;
-  const union = (a.x1 - a.x0) * (a.y1 - a.y0) + (b.x1 - b.x0) * (b.y1 - b.y0) - inter;
-  return union > 0 ? inter / union : 0;
-}
+export { iou };
 
 /** Greedy non-maximum suppression over boxes sorted best first (across queries). */
 export function nms(sorted: readonly Box[], iouThreshold: number): Box[] {

@@ -2,7 +2,7 @@
 // auto-masked with the prior threshold; images without exactly one box are generated again.
 import { z } from "zod";
 import { checkAborted, defineNode, NodeInputError } from "../../contract/node.js";
-import { encodePng } from "../../lib/image/codec.js";
+import { writePngs } from "../image/save-png.js";
 import { generate } from "../generation/generate.js";
 import { SAMPLER_WIDGETS, SEED } from "../generation/widgets.js";
 import { detectWithModel } from "./owlv2.js";
@@ -19,7 +19,12 @@ export const PriorImages = defineNode({
     detector: { type: "DETECTOR" },
     segmenter: { type: "SEGMENTER" },
   },
-  outputs: { subject: { type: "SUBJECT", description: "Class images with masks; token empty, class = the class name" } },
+  outputs: {
+    subject: {
+      type: "SUBJECT",
+      description: "Class images with masks; token empty, class = the class name. In Seg-Mix training a prior example is a collage exactly when its instance example is one (a single class is paired with itself)",
+    },
+  },
   widgets: z.object({
     className: z.string().min(1).default("monster toy").describe('The class, e.g. "monster toy" (also the detector query)'),
     count: z.number().int().min(1).max(200).default(10).describe("Number of class images (the authors used 50)"),
@@ -55,11 +60,9 @@ export const PriorImages = defineNode({
         },
       },
     );
-    const names: string[] = [];
-    for (const image of subject.images) names.push(await ctx.writeOutput("previews/prior.png", await encodePng(image)));
+    await writePngs(subject.images, "previews/prior", ctx, false);
     const failed = reports.filter((r) => !r.masked);
     ctx.display({
-      images: names,
       text: [`${reports.length - failed.length} of ${reports.length} masked`, ...failed.map((r) => `${r.file}: no single box in ${r.tries} tries (${r.reason})`)],
       data: { results: reports.map((r) => ({ file: r.file, masked: r.masked, tries: r.tries, seed: r.seed, reason: r.reason ?? "" })) },
     });

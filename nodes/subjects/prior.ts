@@ -5,7 +5,8 @@
 // image is kept without a mask and reported, so one hard class does not lose the others.)
 import type { Box, Mask, RgbImage, Subject } from "../../contract/values.js";
 import { maskFromSingleBox } from "./auto-mask.js";
-import type { BoxPrompt, SamResult } from "./sam.js";
+import type { SamResult } from "./sam.js";
+import type { Rect } from "../../contract/geometry.js";
 
 export const PRIOR_PROMPT = "a photo of a {class}, simple background, full body view, award winning photography, highly detailed";
 export const PRIOR_NEGATIVE = "anime, cartoon, graphic, text, painting, crayon, graphite, abstract glitch, blurry";
@@ -29,7 +30,7 @@ export interface PriorDeps {
   /** One image for a seed. */
   generate(seed: number): Promise<RgbImage>;
   detect(image: RgbImage, queries: readonly string[]): Promise<Box[]>;
-  segment(image: RgbImage, box: BoxPrompt): Promise<SamResult>;
+  segment(image: RgbImage, box: Rect): Promise<SamResult>;
   step?(done: number, total: number, line: string): void;
 }
 

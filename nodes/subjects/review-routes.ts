@@ -1,27 +1,32 @@
 // Mask review over HTTP (mounted under /api/subjects). AutoMask writes a review manifest into
 // the outputs folder; the editor's review panel reads it, asks for a new SAM mask from a box it
-// drew on one photo, and accepts it. Accepting saves "<photo stem>.mask.png" in the subject's
-// folder, where LoadSubject picks it up before any other mask. Files are only ever written
-// where a manifest (written by the node, not by the client) says.
+// drew on one photo, and accepts it. Accepting saves the mask in the inputs folder under the
+// photo's pixel hash (reviewed-masks/<sha256>.png), where LoadSubject looks first; nothing is
+// ever written beside a photo, which may be anywhere on disk. SAM runs on the routes' own
+// sessions (FamilyRouteServices.sessions), freed after REVIEW_IDLE_MS without a request.
 //   GET  /review?manifest=NAME                                  -> the manifest
 //   POST /review/segment {manifest, subject, image, box}        -> {mask: NAME, score}
 //   POST /review/accept  {manifest, subject, image, mask: NAME} -> {savedTo, manifest}
 import express, { Router, type Request, type Response } from "express";
 import { randomUUID } from "node:crypto";
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { decodeImage, decodeMask, encodePng } from "../../lib/image/codec.js";
-import { reviewBoxSchema, reviewManifestSchema, type ReviewManifest } from "../../contract/review.js";
+import { reviewManifestSchema, type ReviewManifest } from "../../contract/review.js";
+import { rectSchema } from "../../contract/geometry.js";
 import { loadSam, segment } from "./sam.js";
-import { correctedMaskName } from "./subject-folder.js";
+import { reviewedMaskName } from "./subject-folder.js";
 import type { FamilyRouteServices } from "../../contract/family.js";
-import { resolveExisting, UnsafePathError } from "../../lib/safe-path.js";
+import { resolveExisting, resolveInsideSync, UnsafePathError } from "../../lib/safe-path.js";
 
-const boxSchema = reviewBoxSchema.refine((b) => b.x1 > b.x0 && b.y1 > b.y0, "box needs x1 > x0 and y1 > y0");
+const boxSchema = rectSchema.refine((b) => b.x1 > b.x0 && b.y1 > b.y0, "box needs x1 > x0 and y1 > y0");
 const target = { manifest: z.string().min(1), subject: z.number().int().min(0), image: z.number().int().min(0) };
 const segmentBody = z.object({ ...target, box: boxSchema });
 const acceptBody = z.object({ ...target, mask: z.string().min(1) });
+
+/** How long the review's SAM stays loaded after the last segment request. */
+export const REVIEW_IDLE_MS = 120_000;
 
 class HttpError extends Error {
   constructor(
@@ -111,9 +116,22 @@ export function subjectsRouter(deps: FamilyRouteServices): Router {
     }),
   );
 
+  // The routes' SAM sessions are freed once no segment request has come for REVIEW_IDLE_MS.
+  let busy = 0;
+  let idle: ReturnType<typeof setTimeout> | undefined;
+  const usingSam = async <T>(job: () => Promise<T>): Promise<T> => {
+    busy++;
+    clearTimeout(idle);
+    try {
+      return await job();
+    } finally {
+      if (--busy === 0) (idle = setTimeout(() => void deps.sessions.free(), REVIEW_IDLE_MS)).unref();
+    }
+  };
+
   r.post(
     "/review/segment",
-    handle(async (req) => {
+    handle(async (req) => usingSam(async () => {
       const body = segmentBody.parse(req.body);
       const { manifest } = await readManifest(body.manifest);
       const { img } = entry(manifest, body.subject, body.image);
@@ -124,7 +142,7 @@ export function subjectsRouter(deps: FamilyRouteServices): Router {
       const result = await segment(sam.sessions, photo, sam.config, box);
       const mask = await deps.writeOutput(candidateName(img.photo), await encodePng(result.mask));
       return { mask, score: result.score, box };
-    }),
+    })),
   );
 
   r.post(
@@ -133,24 +151,24 @@ export function subjectsRouter(deps: FamilyRouteServices): Router {
       const body = acceptBody.parse(req.body);
       return serialized(body.manifest, async () => {
         const { file, manifest } = await readManifest(body.manifest);
-        const { s, img } = entry(manifest, body.subject, body.image);
+        const { img } = entry(manifest, body.subject, body.image);
         // Only candidates made for this photo of this review can be accepted.
         if (!isCandidateFor(body.mask, img.photo)) {
           throw new HttpError(400, `mask ${body.mask} is not a candidate for ${img.file} in this review`);
         }
         const mask = await decodeMask(await readFile(await outputsFile(body.mask)), body.mask);
         if (mask.width !== img.width || mask.height !== img.height) throw new HttpError(400, `mask ${body.mask} is ${mask.width}x${mask.height}, photo ${img.file} is ${img.width}x${img.height}`);
-        let savedTo: string | undefined;
-        if (s.dir !== null) {
-          savedTo = path.join(s.dir, correctedMaskName(img.file));
-          await replaceFile(savedTo, await encodePng(mask));
-        }
+        const photo = await decodeImage(await readFile(await outputsFile(img.photo)), img.photo);
+        const savedTo = reviewedMaskName(photo); // a name in the inputs folder
+        const target = resolveInsideSync(deps.inputsDir, savedTo);
+        await mkdir(path.dirname(target), { recursive: true });
+        await replaceFile(target, await encodePng(mask));
         img.mask = body.mask;
         img.status = "corrected";
-        img.reason = savedTo ? undefined : "the subject has no folder; the mask is kept with this review only";
-        if (savedTo) img.savedTo = savedTo;
+        img.reason = undefined;
+        img.savedTo = savedTo;
         await replaceFile(file, new TextEncoder().encode(JSON.stringify(manifest, null, 1)));
-        return { savedTo: savedTo ?? null, manifest };
+        return { savedTo, manifest };
       });
     }),
   );

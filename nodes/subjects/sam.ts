@@ -11,6 +11,7 @@ import { z } from "zod";
 import type { SessionProvider } from "../../contract/node.js";
 import { resizeImage } from "../../lib/image/codec.js";
 import type { Mask, ModelRef, RgbImage } from "../../contract/values.js";
+import type { Rect } from "../../contract/geometry.js";
 import { checkInputs, floatInput, floatOutput, hasInput, intInput } from "../../lib/onnx/session-io.js";
 
 export interface SamConfig {
@@ -27,13 +28,6 @@ export interface SamSessions {
   readonly decoder: ort.InferenceSession;
 }
 
-/** A box prompt in photo pixels. */
-export interface BoxPrompt {
-  readonly x0: number;
-  readonly y0: number;
-  readonly x1: number;
-  readonly y1: number;
-}
 
 /** A point prompt in photo pixels: label 1 = on the subject, 0 = background. */
 export interface PointPrompt {
@@ -125,7 +119,7 @@ function toResized(x: number, y: number, image: { width: number; height: number 
  */
 export function samPromptFeeds(
   decoder: ort.InferenceSession,
-  box: BoxPrompt | undefined,
+  box: Rect | undefined,
   points: readonly PointPrompt[],
   image: { width: number; height: number },
   resized: { width: number; height: number },
@@ -262,7 +256,7 @@ export async function samEmbed(encoder: ort.InferenceSession, image: RgbImage, c
   return { outputs, resized, image: { width: image.width, height: image.height } };
 }
 
-export async function samDecode(decoder: ort.InferenceSession, embedding: SamEmbedding, config: SamConfig, box: BoxPrompt | undefined, points: readonly PointPrompt[] = []): Promise<SamResult> {
+export async function samDecode(decoder: ort.InferenceSession, embedding: SamEmbedding, config: SamConfig, box: Rect | undefined, points: readonly PointPrompt[] = []): Promise<SamResult> {
   const feeds: Record<string, ort.Tensor> = samPromptFeeds(decoder, box, points, embedding.image, embedding.resized);
   for (const name of decoder.inputNames) if (!(name in feeds) && name in embedding.outputs) feeds[name] = embedding.outputs[name]!;
   checkInputs(decoder, feeds, "SAM mask decoder");
@@ -271,7 +265,7 @@ export async function samDecode(decoder: ort.InferenceSession, embedding: SamEmb
 }
 
 /** Segments one photo from a box (and optional points): the mask with the best predicted IoU. */
-export async function segment(sessions: SamSessions, image: RgbImage, config: SamConfig, box: BoxPrompt | undefined, points: readonly PointPrompt[] = []): Promise<SamResult> {
+export async function segment(sessions: SamSessions, image: RgbImage, config: SamConfig, box: Rect | undefined, points: readonly PointPrompt[] = []): Promise<SamResult> {
   return samDecode(sessions.decoder, await samEmbed(sessions.encoder, image, config), config, box, points);
 }
 

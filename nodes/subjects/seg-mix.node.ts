@@ -1,8 +1,8 @@
 // mudi.SegMix: previews what Seg-Mix training sees: collages of segmented subjects with their
 // union masks and captions, from the same collage module the trainer uses.
 import { checkAborted, defineNode, NodeInputError } from "../../contract/node.js";
-import { encodePng } from "../../lib/image/codec.js";
-import { parseRelativeScale, previewBatchWidgets, segMixBatch, segMixSettingsSchema } from "./seg-mix.js";
+import { writePngs } from "../image/save-png.js";
+import { parseRelativeScale, previewBatchWidgets, segMixBatch, segMixPool, segMixSettingsSchema } from "./seg-mix.js";
 
 export const SegMix = defineNode({
   id: "mudi.SegMix",
@@ -19,9 +19,10 @@ export const SegMix = defineNode({
   widgets: segMixSettingsSchema.extend(previewBatchWidgets),
   output: true,
   async run({ subjects }, w, ctx) {
-    if (subjects.length < 2) throw new NodeInputError(`Seg-Mix needs at least 2 subjects, got ${subjects.length}`, "subjects");
+    const pool = segMixPool(subjects, w.labels);
+    if (pool.length < 2) throw new NodeInputError(`Seg-Mix needs at least 2 subjects (or 1 with class labels, paired with itself), got ${subjects.length}`, "subjects");
     try {
-      parseRelativeScale(w.relativeScale, subjects.length);
+      parseRelativeScale(w.relativeScale, pool.length);
     } catch (e) {
       throw new NodeInputError((e as Error).message, "relativeScale");
     }
@@ -40,9 +41,8 @@ export const SegMix = defineNode({
       if ((e as Error).name === "AbortError") throw e;
       throw new NodeInputError((e as Error).message, "subjects");
     }
-    const names: string[] = [];
-    for (const image of batch.images) names.push(await ctx.writeOutput("previews/segmix.png", await encodePng(image)));
-    ctx.display({ images: names, text: batch.captions });
+    await writePngs(batch.images, "previews/segmix", ctx, false);
+    ctx.display({ text: batch.captions });
     return { images: batch.images, masks: batch.masks, captions: batch.captions.join("\n") };
   },
 });

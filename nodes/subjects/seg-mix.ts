@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { createRng } from "../../lib/random.js";
 import type { Mask, RgbImage, Subject } from "../../contract/values.js";
-import { defaultCollageSettings, scaledFrom1024, subjectCollage, type CollageSettings, type SubjectCollage } from "./collage.js";
+import { defaultCollageSettings, priorPairPool, scaledFrom1024, subjectCollage, type CollageSettings, type SubjectCollage } from "./collage.js";
 
 /** Seg-Mix settings as widgets (reference defaults; pixel amounts are for a 1024 canvas and scale with it). */
 export const segMixSettingsSchema = z.object({
@@ -63,6 +63,9 @@ export interface SegMixBatch {
   readonly collages: SubjectCollage[];
 }
 
+/** The subjects a batch draws from: class-name (prior) collages pair a single class with itself. */
+export const segMixPool = (subjects: readonly Subject[], labels: "instance" | "class"): readonly Subject[] => (labels === "class" ? priorPairPool(subjects) : subjects);
+
 /** count collages from one seed, drawn one after another from the same generator. */
 export async function segMixBatch(
   subjects: readonly Subject[],
@@ -71,10 +74,11 @@ export async function segMixBatch(
 ): Promise<SegMixBatch> {
   const rng = createRng(options.seed);
   const cs = collageSettings(settings, options.labels === "class");
-  const relativeScales = parseRelativeScale(settings.relativeScale, subjects.length);
+  const pool = segMixPool(subjects, options.labels);
+  const relativeScales = parseRelativeScale(settings.relativeScale, pool.length);
   const collages: SubjectCollage[] = [];
   for (let i = 0; i < options.count; i++) {
-    collages.push(await subjectCollage(subjects, rng, cs, { labels: options.labels, composeAll: settings.composeAll, relativeScales }));
+    collages.push(await subjectCollage(pool, rng, cs, { labels: options.labels, composeAll: settings.composeAll, relativeScales }));
     options.step?.(i + 1);
   }
   return { images: collages.map((c) => c.image), masks: collages.map((c) => c.mask), captions: collages.map((c) => c.caption), collages };

@@ -2,7 +2,7 @@
 // over that image's boxes).
 import { z } from "zod";
 import { checkAborted, defineNode, NodeInputError } from "../../contract/node.js";
-import { encodePng } from "../../lib/image/codec.js";
+import { writePngs } from "../image/save-png.js";
 import type { Mask } from "../../contract/values.js";
 import { loadSam, samDecode, samEmbed, type PointPrompt } from "./sam.js";
 
@@ -55,9 +55,7 @@ export const SegmentSAM = defineNode({
       masks.push({ width: img.width, height: img.height, data: union });
       ctx.progress(i + 1, image.length);
     }
-    const names: string[] = [];
-    for (const m of masks) names.push(await ctx.writeOutput("previews/sam-mask.png", await encodePng(m)));
-    ctx.display({ images: names });
+    await writePngs(masks, "previews/sam-mask", ctx, false);
     return { masks };
   },
 });

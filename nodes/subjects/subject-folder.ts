@@ -1,10 +1,12 @@
 // Reading a subject from disk: a plain folder of photos (masks optional), or the MuDI authors'
 // dataset layout (metadata.jsonl: a first line {"id": {"a": "olis blue drink can", ...}}, then
 // one line per photo {"id", "file_name", "mask_path", "text"}) so their published pairs open as-is.
-// Masks per photo, first found wins: "<stem>.mask.png" (corrections saved by the mask review),
-// the metadata's mask_path, then "mask_<stem>.<ext>" (the authors' naming).
+// Masks per photo, first found wins: the mask review's correction (kept in the inputs folder
+// under the photo's pixel hash, never beside the photo), "<stem>.mask.png", the metadata's
+// mask_path, then "mask_<stem>.<ext>" (the authors' naming).
+import { createHash } from "node:crypto";
 import { readdir, readFile, stat } from "node:fs/promises";
-import { basename, extname, join } from "node:path";
+import { basename, dirname, extname, join } from "node:path";
 import { z } from "zod";
 import { decodeImage, decodeMask } from "../../lib/image/codec.js";
 import type { Mask, RgbImage, Subject } from "../../contract/values.js";
@@ -65,9 +67,32 @@ async function exists(path: string): Promise<boolean> {
   return stat(path).then((s) => s.isFile(), () => false);
 }
 
-/** The file name of the corrected mask the review writes for a photo. */
+/** A mask file beside a photo: "<stem>.mask.png". */
 export function correctedMaskName(file: string): string {
   return `${basename(file, extname(file))}.mask.png`;
+}
+
+/** The inputs sub folder the mask review writes corrections into. */
+export const REVIEWED_MASKS_DIR = "reviewed-masks";
+
+/**
+ * The name (in the inputs folder) of the reviewed mask of a photo: keyed by its pixels, so the
+ * photo's JPEG in a subject folder and the PNG copy the review shows share one correction.
+ */
+export function reviewedMaskName(photo: RgbImage): string {
+  const hash = createHash("sha256").update(`${photo.width}x${photo.height}\n`).update(photo.data).digest("hex");
+  return `${REVIEWED_MASKS_DIR}/${hash}.png`;
+}
+
+/** Finds a photo's reviewed mask: `resolve` turns an inputs name into a checked path (ctx.inputPath). */
+export type ReviewedMasks = (photo: RgbImage, photoFile: string) => Promise<Mask | undefined>;
+
+export function reviewedMasksIn(resolve: (inputsName: string) => string): ReviewedMasks {
+  return async (photo, photoFile) => {
+    const file = resolve(reviewedMaskName(photo));
+    if (!(await exists(file))) return undefined;
+    return readMaskFor(dirname(file), basename(file), photo, photoFile);
+  };
 }
 
 function isMaskFile(name: string): boolean {
@@ -103,7 +128,7 @@ async function readMaskFor(dir: string, maskFile: string, photo: RgbImage, photo
 }
 
 /** Reads one subject from a folder (plain or metadata.jsonl layout). */
-export async function readSubjectFolder(dir: string, opts: SubjectFolderOptions = {}): Promise<Subject> {
+export async function readSubjectFolder(dir: string, opts: SubjectFolderOptions = {}, reviewed?: ReviewedMasks): Promise<Subject> {
   const dirStat = await stat(dir).catch(() => undefined);
   if (!dirStat?.isDirectory()) throw new Error(`subject folder ${dir} does not exist`);
   let token = opts.token?.trim() ?? "";
@@ -124,19 +149,20 @@ export async function readSubjectFolder(dir: string, opts: SubjectFolderOptions 
   }
   if (photos.length === 0) throw new Error(`subject folder ${dir} has no photos (PNG, JPEG or WebP)`);
   if (className === "") throw new Error(`subject folder ${dir}: give the subject's class (e.g. "red monster plush")`);
-  return readPhotos(dir, photos, token, className);
+  return readPhotos(dir, photos, token, className, reviewed);
 }
 
 /** Reads photos named relative to dir (uploads in the inputs folder use this too). */
-export async function readPhotos(dir: string, photos: readonly { file: string; mask?: string; text?: string }[], token: string, className: string): Promise<Subject> {
+export async function readPhotos(dir: string, photos: readonly { file: string; mask?: string; text?: string }[], token: string, className: string, reviewed?: ReviewedMasks): Promise<Subject> {
   const images: RgbImage[] = [];
   const masks: (Mask | undefined)[] = [];
   const captions: (string | undefined)[] = [];
   for (const p of photos) {
     const image = await readPhoto(dir, p.file);
-    const maskFile = await findMask(dir, p.file, p.mask);
+    const review = reviewed ? await reviewed(image, p.file) : undefined;
+    const maskFile = review ? undefined : await findMask(dir, p.file, p.mask);
     images.push(image);
-    masks.push(maskFile ? await readMaskFor(dir, maskFile, image, p.file) : undefined);
+    masks.push(review ?? (maskFile ? await readMaskFor(dir, maskFile, image, p.file) : undefined));
     captions.push(p.text);
   }
   return {

@@ -1,9 +1,12 @@
 // Training examples for the DreamBooth objective with MuDI's augmentations: an instance
 // example is one subject photo, or with probability p a Seg-Mix collage (or a Cut-Mix pair) of
 // two subjects; prior examples are class images, collaged the same way with class names.
+// The authors' __getitem__ (train_segmix_lora_sdxl.py) draws one coin per item: the prior example
+// is a collage exactly when the instance example is one, its first class the instance's class and
+// its partner another prior class, or the same class when there is only one.
 import { resizeImage } from "../../lib/image/codec.js";
 import type { Rng } from "../../lib/random.js";
-import { defaultCollageSettings, subjectCollage, subjectLabel } from "../subjects/collage.js";
+import { defaultCollageSettings, priorPairPool, subjectCollage, subjectLabel } from "../subjects/collage.js";
 import { cutMixSample } from "../subjects/cut-mix.js";
 import type { RgbImage, Subject } from "../../contract/values.js";
 
@@ -40,29 +43,54 @@ async function squareImage(image: RgbImage, size: number): Promise<RgbImage> {
   return side === size ? square : resizeImage(square, size, size);
 }
 
-const hasMasks = (subjects: readonly Subject[]) => subjects.length >= 2 && subjects.every((s) => s.masks.some(Boolean));
+const hasMasks = (subjects: readonly Subject[]) => subjects.every((s) => s.masks.some(Boolean));
 
-/** One training example of `kind`; all randomness comes from `rng`. */
-export async function sampleExample(kind: ExampleKind, subjects: readonly Subject[], priors: readonly Subject[], opts: DataOptions, rng: Rng): Promise<Example> {
-  const pool = kind === "instance" ? subjects : priors;
+/** Whether this item is augmented: one coin, only when there are two instance subjects to mix. */
+function drawAugmentation(subjects: readonly Subject[], opts: DataOptions, rng: Rng): Augmentation {
+  return opts.augmentation !== "none" && subjects.length >= 2 && rng.uniform() < opts.probability ? opts.augmentation : "none";
+}
+
+/** One example of `kind` with a given augmentation; `primary` is the pool index to name first. */
+async function makeExample(kind: ExampleKind, pool: readonly Subject[], augmentation: Augmentation, opts: DataOptions, rng: Rng, primary?: number): Promise<Example & { primary?: number }> {
   if (!pool.length) throw new Error(`no ${kind} images to train on`);
   const labels = kind === "instance" ? "instance" : "class";
-  const augment = opts.augmentation !== "none" && pool.length >= 2 && rng.uniform() < opts.probability;
-  if (augment && opts.augmentation === "segmix") {
-    if (!hasMasks(pool)) throw new Error(`Seg-Mix needs masks on every ${kind} subject (run AutoMask first)`);
+  if (augmentation === "segmix") {
+    const pair = kind === "prior" ? priorPairPool(pool) : pool;
+    if (!hasMasks(pair)) throw new Error(`Seg-Mix needs masks on every ${kind} subject (run AutoMask first)`);
     // Prior collages share one vertical position, as in the reference script.
     const settings = { ...defaultCollageSettings(opts.resolution), sharedVertical: kind === "prior" };
-    const c = await subjectCollage(pool, rng, settings, { labels });
-    return { image: c.image, caption: c.caption, kind, augmentation: "segmix" };
+    const c = await subjectCollage(pair, rng, settings, { labels, primary });
+    return { image: c.image, caption: c.caption, kind, augmentation, primary: c.picks[0]!.subject };
   }
-  if (augment && opts.augmentation === "cutmix") {
-    const c = await cutMixSample(pool, rng, opts.resolution, opts.resolution, labels);
-    return { image: c.image, caption: c.caption, kind, augmentation: "cutmix" };
+  if (augmentation === "cutmix") {
+    const c = await cutMixSample(kind === "prior" ? priorPairPool(pool) : pool, rng, opts.resolution, opts.resolution, labels, primary);
+    return { image: c.image, caption: c.caption, kind, augmentation, primary: c.picks[0]!.subject };
   }
-  const s = rng.randint(0, pool.length - 1);
+  const s = primary ?? rng.randint(0, pool.length - 1);
   const subject = pool[s]!;
   if (!subject.images.length) throw new Error(`${kind} subject ${subject.token || subject.className} has no images`);
   const i = rng.randint(0, subject.images.length - 1);
   const caption = subject.captions?.[i] ?? (kind === "instance" ? `a photo of a ${subjectLabel(subject, "instance")}` : priorPrompt(subject.className));
-  return { image: await squareImage(subject.images[i]!, opts.resolution), caption, kind, augmentation: "none", source: `${kind}:${s}:${i}` };
+  return { image: await squareImage(subject.images[i]!, opts.resolution), caption, kind, augmentation: "none", source: `${kind}:${s}:${i}`, primary: s };
+}
+
+const strip = ({ primary: _, ...example }: Example & { primary?: number }): Example => example;
+
+/**
+ * A training step's examples as the authors' __getitem__ makes them: `count` instance examples,
+ * then (with priors) `count` prior examples, prior i a collage exactly when instance i is one
+ * (same augmentation, no coin of its own). Prior i is of the prior class named like instance i's
+ * (first) subject when there is one, else of a random prior class.
+ */
+export async function sampleExamples(subjects: readonly Subject[], priors: readonly Subject[], opts: DataOptions, rng: Rng, count: number, withPriors: boolean): Promise<Example[]> {
+  const instances: (Example & { primary?: number })[] = [];
+  for (let i = 0; i < count; i++) instances.push(await makeExample("instance", subjects, drawAugmentation(subjects, opts, rng), opts, rng));
+  const out = instances.map(strip);
+  if (!withPriors) return out;
+  for (const instance of instances) {
+    const className = subjects[instance.primary!]!.className;
+    const match = priors.findIndex((p) => p.className === className);
+    out.push(strip(await makeExample("prior", priors, instance.augmentation, opts, rng, match < 0 ? undefined : match)));
+  }
+  return out;
 }

@@ -1,4 +1,3 @@
-import type { AnyNodeDefinition } from "../../contract/node.js";
 import type { NodeFamily } from "../../contract/family.js";
 import { loraGradCommand } from "./lora-grad-command.js";
 import { SaveLoRA } from "./save-lora.node.js";
@@ -6,6 +5,6 @@ import { TrainLoRA } from "./train-lora.node.js";
 
 export const family: NodeFamily = {
   name: "training",
-  nodes: [TrainLoRA, SaveLoRA] as AnyNodeDefinition[],
+  nodes: [TrainLoRA, SaveLoRA],
   commands: { "lora-grad": loraGradCommand },
 };

@@ -7,7 +7,8 @@ import { parseSafetensors, writeSafetensors } from "../../lib/safetensors.js";
 import { DataType, decodeModel, type onnx } from "../../lib/onnx/graph.js";
 import { loraModules } from "../../lib/onnx/lora.js";
 import { writeTempModel } from "../../lib/onnx/model-file.js";
-import { LOSS, LOSS_WEIGHT, TARGET, buildLoraGradientModel, runLoraGradients } from "./lora-gradients.js";
+import { runGradients } from "../../lib/onnx/gradient-session.js";
+import { LOSS, LOSS_WEIGHT, TARGET, buildLoraGradientModel } from "./lora-gradients.js";
 
 const USAGE = "usage: mudi lora-grad --unet UNET.onnx --lora INIT.safetensors --batch BATCH.safetensors --out GRADS.safetensors [--repeat N]";
 
@@ -118,7 +119,7 @@ export async function loraGradCommand(argv: string[]): Promise<number> {
   if (!modules.size) throw new Error(`lora-grad: ${args.lora} holds no unet.<module>.lora_A.weight / lora_B.weight tensors`);
   const feeds = feedsFor(unet.graph!, parseSafetensors(await readInput("--batch", args.batch), args.batch).tensors, args.batch);
 
-  const { model, params } = await buildLoraGradientModel(unet, {
+  const { model, params, program } = await buildLoraGradientModel(unet, {
     targets: [...modules.keys()],
     rank: (m) => modules.get(m)!.rank,
     alpha: (m) => modules.get(m)!.scale * modules.get(m)!.rank,
@@ -133,7 +134,7 @@ export async function loraGradCommand(argv: string[]): Promise<number> {
   try {
     const session = await ort.InferenceSession.create(written.path);
     try {
-      const { loss, grads } = await runLoraGradients(session, params, feeds, values);
+      const { loss, grads } = await runGradients(session, program, feeds, values);
       const out: Record<string, { dims: readonly number[]; data: Float32Array }> = { [LOSS]: { dims: [], data: Float32Array.of(loss) } };
       for (const p of params) out[p.key] = { dims: p.dims, data: grads[p.key]! };
       await writeFile(args.out, writeSafetensors(out));
@@ -143,7 +144,7 @@ export async function loraGradCommand(argv: string[]): Promise<number> {
         const times: number[] = [];
         for (let i = 0; i < args.repeat; i++) {
           const t0 = performance.now();
-          await runLoraGradients(session, params, feeds, values);
+          await runGradients(session, program, feeds, values);
           times.push(performance.now() - t0);
         }
         console.log(`forward+backward median ${median(times).toFixed(2)} ms over ${args.repeat} runs (after 1 warm-up)`);

@@ -1,51 +1,63 @@
 // The LoRA training graph: a UNet with LoRA A/B inputs injected at the target MatMuls, a
 // denoising loss on its prediction, differentiated with respect to every A and B. One ONNX
-// model returns the loss and all gradients, run as an ordinary inference session.
-import * as ort from "onnxruntime-node";
-import { buildGradientModel, defaultGradName } from "../../lib/onnx/autodiff.js";
-import { GraphBuilder, type onnx } from "../../lib/onnx/graph.js";
-import { appendBuilt, usedNames } from "../../lib/onnx/graph-walk.js";
+// model returns the loss and all gradients, run as an ordinary inference session
+// (lib/onnx/gradient-session.ts builds and runs it).
+import type * as ort from "onnxruntime-node";
+import { type onnx } from "../../lib/onnx/graph.js";
+import { buildGradientProgram, type GradientProgram } from "../../lib/onnx/gradient-session.js";
 import { injectLora, type InjectedLora } from "../../lib/onnx/lora.js";
-import { numel } from "../../lib/tensor.js";
-import { probeStaticInfo, type ProbeSessionOpener } from "../../lib/onnx/static-info.js";
+import { LOSS, appendLoss, dcoLoss, perItemMse } from "../../lib/onnx/losses.js";
+import type { ProbeSessionOpener } from "../../lib/onnx/static-info.js";
 
-export const LOSS = "loss";
+export { LOSS };
 export const TARGET = "target";
 export const LOSS_WEIGHT = "loss_weight";
+/** DCO only: per-item weights of the prior-preservation term, and the reference loss (a scalar). */
+export const PRIOR_WEIGHT = "prior_weight";
+export const LOSS_REF = "loss_ref";
+/** DCO only: the instance denoising loss L_theta, kept as an output. */
+export const INSTANCE_LOSS = "instance_loss";
 
 /**
- * Appends loss = mean over all elements of w_b * (pred - target)^2, with `target` shaped like
- * the prediction and `loss_weight` [B] one weight per batch item (all ones gives plain MSE).
+ * The training objective. dreambooth: loss = mean_b(w_b * mse_b), mse_b the mean squared error of
+ * item b and `loss_weight` [B] its weight (all ones: plain MSE). dco (the MuDI scripts' default):
+ * loss = -log sigmoid(-beta * (L_theta - L_ref)) + mean_b(p_b * mse_b) with L_theta =
+ * mean_b(w_b * mse_b) the instance loss, L_ref (input `loss_ref`) the same loss with the LoRA
+ * disabled and `prior_weight` [B] the prior term's weights.
  */
-export function appendWeightedMse(model: onnx.IModelProto, prediction: string): onnx.IModelProto {
+export type LoraObjective = { readonly kind: "dreambooth" } | { readonly kind: "dco"; readonly beta: number };
+
+/** Appends the objective's loss on `prediction` (see LoraObjective) as the output "loss". */
+export function appendLoraLoss(model: onnx.IModelProto, prediction: string, objective: LoraObjective = { kind: "dreambooth" }): onnx.IModelProto {
   const graph = model.graph!;
   const out = (graph.output ?? []).find((o) => o.name === prediction);
   if (!out) throw new Error(`loss: the model has no output "${prediction}"`);
-  const dims = out.type?.tensorType?.shape?.dim ?? [];
-  const g = new GraphBuilder();
-  g.reserve(usedNames(graph));
-  g.inputs.push({ name: TARGET, type: out.type });
-  const batch = Number(dims[0]?.dimValue ?? 0);
-  g.input(LOSS_WEIGHT, "float32", [batch > 0 ? batch : (dims[0]?.dimParam ?? "batch_size")]);
-  const diff = g.op1("Sub", [prediction, TARGET], {}, { name: "loss/Sub" });
-  const w = g.op1("Reshape", [LOSS_WEIGHT, g.i64([-1, ...dims.slice(1).map(() => 1)], "loss/weight_shape")], {}, { name: "loss/weight" });
-  const weighted = g.op1("Mul", [g.op1("Mul", [diff, diff], {}, { name: "loss/Square" }), w], {}, { name: "loss/Weighted" });
-  // ReduceMean without axes reduces every axis in all opsets from 13 on.
-  g.op1("ReduceMean", [weighted], { keepdims: 0 }, { name: "loss/ReduceMean", output: LOSS });
-  appendBuilt(graph, g);
-  graph.output = [{ name: LOSS }, ...(graph.output ?? [])];
-  return model;
+  const batchDim = out.type?.tensorType?.shape?.dim?.[0];
+  const batch = Number(batchDim?.dimValue ?? 0) > 0 ? Number(batchDim!.dimValue) : (batchDim?.dimParam ?? "batch_size");
+  return appendLoss(model, (g) => {
+    g.inputs.push({ name: TARGET, type: out.type });
+    g.input(LOSS_WEIGHT, "float32", [batch]);
+    const perItem = perItemMse(g, prediction, TARGET);
+    const weighted = (w: string) => g.op1("ReduceMean", [g.op1("Mul", [perItem, w])], { keepdims: 0 });
+    if (objective.kind === "dreambooth") return weighted(LOSS_WEIGHT);
+    g.input(PRIOR_WEIGHT, "float32", [batch]);
+    g.input(LOSS_REF, "float32", []);
+    const instance = g.op1("Identity", [weighted(LOSS_WEIGHT)], {}, { output: INSTANCE_LOSS });
+    return g.op1("Add", [dcoLoss(g, instance, LOSS_REF, objective.beta), weighted(PRIOR_WEIGHT)]);
+  });
 }
 
 export interface LoraGradientModel {
   readonly model: onnx.IModelProto;
   readonly params: InjectedLora["params"];
+  /** For runGradients (gradient-session.ts); parameter names are the LoRA keys. */
+  readonly program: GradientProgram;
 }
 
 /**
  * Builds the training model for fixed batch shapes: `feeds` holds a representative batch
- * (every UNet input, target, loss_weight; LoRA params may be omitted and are probed with
- * zeros). The gradient of parameter key K is the output "K.grad".
+ * (every UNet input, target, loss_weight and for dco prior_weight and loss_ref; LoRA params may
+ * be omitted and are probed with zeros). The gradient of parameter key K is the output "K.grad".
  */
 export async function buildLoraGradientModel(
   unet: onnx.IModelProto,
@@ -55,6 +67,7 @@ export async function buildLoraGradientModel(
     alpha?: number | ((module: string) => number | undefined);
     feeds: Record<string, ort.Tensor>;
     prediction?: string;
+    objective?: LoraObjective;
     /** Path of the UNet file, needed when its weights are external data. */
     sourcePath?: string;
     /** How the static-shape probe opens its session (a server passes its SessionProvider's). */
@@ -62,36 +75,13 @@ export async function buildLoraGradientModel(
   },
 ): Promise<LoraGradientModel> {
   const { model, params } = injectLora(unet, opts.targets, opts.rank, opts.alpha);
-  appendWeightedMse(model, opts.prediction ?? "out_sample");
-  const feeds = { ...opts.feeds };
-  for (const p of params) feeds[p.key] ??= new ort.Tensor("float32", new Float32Array(numel(p.dims)), p.dims);
-  const info = await probeStaticInfo(model, feeds, opts.sourcePath, opts.openProbe);
-  const grad = buildGradientModel(model, { loss: LOSS, wrt: params.map((p) => p.key), info });
-  return { model: grad, params };
-}
-
-/** One forward+backward run: loss and the gradient of every parameter. */
-export async function runLoraGradients(
-  session: ort.InferenceSession,
-  params: InjectedLora["params"],
-  feeds: Record<string, ort.Tensor>,
-  values: Readonly<Record<string, Float32Array>>,
-): Promise<{ loss: number; grads: Record<string, Float32Array> }> {
-  const all: Record<string, ort.Tensor> = {};
-  for (const p of params) {
-    const v = values[p.key];
-    if (!v || v.length !== numel(p.dims)) throw new Error(`LoRA parameter ${p.key}: expected [${p.dims}] values`);
-    all[p.key] = new ort.Tensor("float32", v, p.dims);
-  }
-  for (const name of session.inputNames) {
-    if (all[name]) continue;
-    const t = feeds[name];
-    if (!t) throw new Error(`training graph input "${name}" was not given`);
-    all[name] = t;
-  }
-  const out = await session.run(all);
-  const loss = Number(out[LOSS]!.data[0]);
-  const grads: Record<string, Float32Array> = {};
-  for (const p of params) grads[p.key] = out[defaultGradName(p.key)]!.data as Float32Array;
-  return { loss, grads };
+  appendLoraLoss(model, opts.prediction ?? "out_sample", opts.objective);
+  const program = await buildGradientProgram(model, {
+    params: params.map((p) => ({ name: p.key, dims: p.dims })),
+    feeds: opts.feeds,
+    keep: opts.objective?.kind === "dco" ? [INSTANCE_LOSS] : [],
+    sourcePath: opts.sourcePath,
+    openProbe: opts.openProbe,
+  });
+  return { model: program.model, params, program };
 }

@@ -1,11 +1,11 @@
 // mudi.TrainLoRA: DreamBooth LoRA training with Seg-Mix (or Cut-Mix) and prior preservation on
-// the pipeline's ONNX UNet. Defaults are the MuDI scripts' (DESIGN.md); the loss curve streams
+// the pipeline's ONNX UNet. Defaults are the MuDI scripts' (docs/ARCHITECTURE.md, "Method reference"); the loss curve streams
 // to the node as it trains, cancel stops after the current step with the checkpoint intact.
 import { z } from "zod";
 import { NodeInputError, checkAborted, defineNode } from "../../contract/node.js";
 import { DEFAULT_LORA_TARGETS } from "../../lib/onnx/lora.js";
-import { ADAMW_DEFAULTS } from "./adamw.js";
-import { fileCheckpointStore } from "./checkpoint.js";
+import { ADAMW_DEFAULTS } from "../../lib/train/adamw.js";
+import { fileCheckpointStore } from "../../lib/train/checkpoint.js";
 import { trainLora } from "./trainer.js";
 
 const ID = "mudi.TrainLoRA";
@@ -32,6 +32,8 @@ export const TrainLoRA = defineNode({
     batch_size: z.number().int().min(1).max(64).default(1).describe("Instance examples per micro-batch (as many prior examples join)"),
     grad_accumulation: z.number().int().min(1).max(256).default(2).describe("Micro-batches per optimizer step"),
     prior_weight: z.number().min(0).max(10).default(1).describe("Weight of the prior-preservation loss (0 turns it off)"),
+    objective: z.enum(["dreambooth", "dco"]).default("dreambooth").describe("dreambooth: the denoising loss (the paper's results); dco: the MuDI scripts' default, -log sigmoid(-beta (L - L_ref)) with L_ref the loss without the LoRA (instance term only; the prior term is added as in dreambooth)"),
+    dco_beta: z.number().min(0).max(1e6).default(1000).describe("DCO's beta (the scripts' --dco_beta); only with objective dco"),
     resolution: z.number().int().min(64).max(2048).multipleOf(8).default(1024).describe("Square training size in pixels"),
     weight_decay: z.number().min(0).max(1).default(ADAMW_DEFAULTS.weightDecay).describe("AdamW decoupled weight decay"),
     max_grad_norm: z.number().min(0.001).max(1000).default(1).describe("Gradient clipping (global L2 norm)"),
@@ -56,6 +58,7 @@ export const TrainLoRA = defineNode({
     const result = await trainLora(subjects, priors ?? [], {
       steps: w.steps, lr: w.lr, rank: w.rank, alpha: w.alpha, targets, augmentation: w.augmentation, probability: w.probability,
       batchSize: w.batch_size, gradAccumulation: w.grad_accumulation, priorWeight: w.prior_weight, resolution: w.resolution,
+      objective: w.objective === "dco" ? { kind: "dco", beta: w.dco_beta } : { kind: "dreambooth" },
       weightDecay: w.weight_decay, beta1: ADAMW_DEFAULTS.beta1, beta2: ADAMW_DEFAULTS.beta2, eps: ADAMW_DEFAULTS.eps,
       maxGradNorm: w.max_grad_norm, seed: w.seed, checkpointEvery: w.checkpoint_every, resume: w.resume, name: w.name,
     }, {

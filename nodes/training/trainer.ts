@@ -1,8 +1,10 @@
-// DreamBooth LoRA training with MuDI's Seg-Mix on the ONNX UNet: per step, draw examples
+// LoRA training with MuDI's Seg-Mix on the ONNX UNet: per step, draw examples
 // (instance and, with prior preservation, class images), encode them (latents of plain photos
 // and prompt embeddings are cached), noise them with the DDPM schedule at uniform timesteps,
-// run the loss+gradient session (epsilon target), accumulate, clip and take an AdamW step.
-// Everything random is a function of (seed, step), so a resumed run continues identically.
+// run the loss+gradient session (epsilon target; DreamBooth's loss or the scripts' DCO, whose
+// reference loss comes from the UNet without the LoRA); lib/train's loop accumulates, clips, takes
+// the AdamW step and checkpoints. Everything random is a function of (seed, step), so a resumed
+// run continues identically.
 import { readFile } from "node:fs/promises";
 import * as ort from "onnxruntime-node";
 import type { SessionProvider } from "../../contract/node.js";
@@ -12,13 +14,16 @@ import { writeFoldedUnet } from "../generation/unet-session.js";
 import { DataType, decodeModel, type onnx } from "../../lib/onnx/graph.js";
 import { loraKeys, type LoraParam } from "../../lib/onnx/lora.js";
 import { writeModelInto } from "../../lib/onnx/model-file.js";
+import { runGradients } from "../../lib/onnx/gradient-session.js";
 import { createRng, gaussianNoise, type Rng } from "../../lib/random.js";
 import { concatData, numel, tensor, type Tensor } from "../../lib/tensor.js";
+import type { AdamWConfig } from "../../lib/train/adamw.js";
+import type { CheckpointStore } from "../../lib/train/checkpoint.js";
+import { runTraining } from "../../lib/train/loop.js";
 import type { Conditioning, LoraWeights, SdxlPipelineRef, Subject } from "../../contract/values.js";
-import { adamwStep, clipGradNorm, createAdamWState, type AdamWConfig, type AdamWState } from "./adamw.js";
-import { decodeCheckpoint, encodeCheckpoint, type CheckpointStore } from "./checkpoint.js";
-import { sampleExample, type DataOptions, type Example } from "./data.js";
-import { LOSS_WEIGHT, TARGET, buildLoraGradientModel, runLoraGradients } from "./lora-gradients.js";
+import { sampleExamples, type DataOptions, type Example } from "./data.js";
+import { LOSS_REF, LOSS_WEIGHT, PRIOR_WEIGHT, TARGET, buildLoraGradientModel, type LoraObjective } from "./lora-gradients.js";
+import { referenceLoss } from "./reference-loss.js";
 
 export interface TrainOptions extends DataOptions, AdamWConfig {
   readonly steps: number;
@@ -29,6 +34,8 @@ export interface TrainOptions extends DataOptions, AdamWConfig {
   readonly batchSize: number;
   readonly gradAccumulation: number;
   readonly priorWeight: number;
+  /** dreambooth: the denoising loss; dco: the MuDI scripts' -log sigmoid(-beta (L_theta - L_ref)) (lora-gradients.ts). */
+  readonly objective: LoraObjective;
   readonly maxGradNorm: number;
   readonly seed: number;
   /** Save a checkpoint every this many steps (0: only at the end or on cancel). */
@@ -106,14 +113,17 @@ export async function trainLora(subjects: readonly Subject[], priors: readonly S
   const withPriors = priors.length > 0 && opts.priorWeight > 0;
   const perKind = opts.batchSize;
   const batch = withPriors ? 2 * perKind : perKind;
-  // loss = mean(w_b * err^2) = mean(instance err^2) + priorWeight * mean(prior err^2), DreamBooth's sum.
-  const weights = Float32Array.from({ length: batch }, (_, b) => (b < perKind ? batch / perKind : (opts.priorWeight * batch) / perKind));
+  const dco = opts.objective.kind === "dco";
+  // loss = mean_b(w_b * mse_b) = mean(instance mse) + priorWeight * mean(prior mse), DreamBooth's sum.
+  // With DCO the instance and prior weights are separate inputs (the DCO term takes the instance part only).
+  const instanceWeight = (b: number) => (b < perKind ? batch / perKind : 0);
+  const priorWeight = (b: number) => (b < perKind ? 0 : (opts.priorWeight * batch) / perKind);
+  const weights = Float32Array.from({ length: batch }, (_, b) => (dco ? instanceWeight(b) : instanceWeight(b) + priorWeight(b)));
 
+  const unetPath = deps.pipeline.loras.length ? await writeFoldedUnet(deps.pipeline.parts.unet, deps.pipeline.loras, deps.workDir) : deps.pipeline.parts.unet;
   const microBatch = async (step: number, micro: number) => {
     const rng = stepRng(opts.seed, step, micro);
-    const examples: Example[] = [];
-    for (let i = 0; i < perKind; i++) examples.push(await sampleExample("instance", subjects, priors, opts, rng));
-    if (withPriors) for (let i = 0; i < perKind; i++) examples.push(await sampleExample("prior", subjects, priors, opts, rng));
+    const examples: Example[] = await sampleExamples(subjects, priors, opts, rng, perKind, withPriors);
     const latents = await Promise.all(examples.map((e) => cache.latent(e)));
     const conds = await Promise.all(examples.map((e) => cache.prompt(e.caption)));
     const x0 = concatData(latents.map((l) => l.data));
@@ -130,64 +140,46 @@ export async function trainLora(subjects: readonly Subject[], priors: readonly S
       [TARGET]: new ort.Tensor("float32", noise, dims),
       [LOSS_WEIGHT]: new ort.Tensor("float32", weights, [batch]),
     };
+    if (dco) {
+      // L_ref: the same instance loss with the LoRA disabled, i.e. from the UNet without it.
+      const { session: base } = await deps.sessions.get(unetPath, deps.pipeline.device);
+      feeds[PRIOR_WEIGHT] = new ort.Tensor("float32", Float32Array.from({ length: batch }, (_, b) => priorWeight(b)), [batch]);
+      feeds[LOSS_REF] = new ort.Tensor("float32", Float32Array.of(await referenceLoss(base, feeds, noise, weights)), []);
+    }
     return { feeds, examples };
   };
 
   // The training graph is built for the batch shapes, from the first micro-batch.
-  const unetPath = deps.pipeline.loras.length ? await writeFoldedUnet(deps.pipeline.parts.unet, deps.pipeline.loras, deps.workDir) : deps.pipeline.parts.unet;
   const unet = decodeModel(await readFile(unetPath));
   const timestepInput = timestepFeed(unet.graph!, batch);
   const first = await microBatch(0, 0);
-  const shapes = `${unetPath}:${opts.targets.join(",")}:r${opts.rank}:a${opts.alpha}:b${batch}:res${opts.resolution}`;
+  const shapes = `${unetPath}:${opts.targets.join(",")}:r${opts.rank}:a${opts.alpha}:b${batch}:res${opts.resolution}:${dco ? `dco${opts.objective.beta}` : "db"}`;
   // The probe session runs through the provider too (a worker thread), keeping the server responsive.
   const openProbe = (write: (dir: string) => Promise<string>) => deps.sessions.derived(`lora-probe:${shapes}`, write, deps.pipeline.device).then((l) => l.session);
-  const built = await buildLoraGradientModel(unet, { targets: opts.targets, rank: opts.rank, alpha: opts.alpha, feeds: first.feeds, sourcePath: unetPath, openProbe });
+  const built = await buildLoraGradientModel(unet, { targets: opts.targets, rank: opts.rank, alpha: opts.alpha, feeds: first.feeds, objective: opts.objective, sourcePath: unetPath, openProbe });
   const { session } = await deps.sessions.derived(`lora-train:${shapes}`, (dir) => writeModelInto(dir, built.model, unetPath), deps.pipeline.device);
 
-  let params = initLoraParams(built.params, opts.seed);
-  let state: AdamWState = createAdamWState(params);
-  let losses: number[] = [];
-  if (opts.resume && deps.checkpoints) {
-    const bytes = await deps.checkpoints.load();
-    if (bytes) {
-      const ckpt = decodeCheckpoint(bytes, built.params, `training checkpoint ${deps.checkpoints.location}`);
-      ({ params, state, losses } = ckpt);
-      deps.log?.(`resumed from step ${state.step}`);
-    }
-  }
-  const save = async () => {
-    if (deps.checkpoints) await deps.checkpoints.save(encodeCheckpoint(params, state, losses, { rank: opts.rank, alpha: opts.alpha, seed: opts.seed }));
-  };
-
-  let cancelled = false;
-  const startStep = state.step;
-  while (state.step < opts.steps) {
-    // Checked before each step: a cancel lands after the step in flight (or before the first).
-    if (deps.signal.aborted) {
-      cancelled = true;
-      break;
-    }
-    const step = state.step;
-    const grads: Record<string, Float32Array> = Object.fromEntries(built.params.map((p) => [p.key, new Float32Array(numel(p.dims))]));
-    let loss = 0;
-    const seen: Example[] = [];
-    for (let micro = 0; micro < opts.gradAccumulation; micro++) {
+  const params = initLoraParams(built.params, opts.seed);
+  const result = await runTraining<Example[]>({
+    params,
+    steps: opts.steps,
+    accumulation: opts.gradAccumulation,
+    optimizer: opts,
+    clip: opts.maxGradNorm,
+    signal: deps.signal,
+    log: deps.log,
+    checkpoint: deps.checkpoints && { store: deps.checkpoints, every: opts.checkpointEvery, resume: opts.resume, meta: { rank: opts.rank, alpha: opts.alpha, seed: opts.seed } },
+    computeGradients: async (step, micro) => {
       const mb = step === 0 && micro === 0 ? first : await microBatch(step, micro);
-      const r = await runLoraGradients(session, built.params, mb.feeds, params);
-      loss += r.loss / opts.gradAccumulation;
-      for (const p of built.params) {
-        const g = grads[p.key]!, d = r.grads[p.key]!;
-        for (let i = 0; i < g.length; i++) g[i]! += d[i]! / opts.gradAccumulation;
-      }
-      seen.push(...mb.examples);
-    }
-    const gradNorm = optimizerStep(params, grads, state, opts);
-    losses.push(loss);
-    deps.onStep?.({ step: state.step, steps: opts.steps, loss, gradNorm, examples: seen.map(({ kind, augmentation, caption }) => ({ kind, augmentation, caption })) });
-    if (opts.checkpointEvery > 0 && state.step % opts.checkpointEvery === 0 && state.step < opts.steps && !deps.signal.aborted) await save();
-  }
-  if (state.step > startStep) await save();
-  return { lora: toLoraWeights(opts.name, params, built.params, opts.alpha), losses, step: state.step, cancelled };
+      const r = await runGradients(session, built.program, mb.feeds, params);
+      return { loss: r.loss, grads: r.grads, info: mb.examples };
+    },
+    onStep: (r) => deps.onStep?.({
+      step: r.step, steps: r.steps, loss: r.loss, gradNorm: r.gradNorm,
+      examples: r.info.flat().map(({ kind, augmentation, caption }) => ({ kind, augmentation, caption })),
+    }),
+  });
+  return { lora: toLoraWeights(opts.name, result.params, built.params, opts.alpha), losses: result.losses, step: result.step, cancelled: result.cancelled };
 }
 
 /**
@@ -211,13 +203,6 @@ function timestepFeed(graph: onnx.IGraphProto, batch: number): { perItem: boolea
         : new ort.Tensor("float32", Float32Array.from(values), shape);
     },
   };
-}
-
-/** Gradient clipping to maxGradNorm, then AdamW; returns the gradient norm before clipping. */
-function optimizerStep(params: Record<string, Float32Array>, grads: Record<string, Float32Array>, state: AdamWState, opts: AdamWConfig & { maxGradNorm: number }): number {
-  const norm = clipGradNorm(grads, opts.maxGradNorm);
-  adamwStep(params, grads, state, opts);
-  return norm;
 }
 
 /** The trained parameters as a LORA value (PEFT keys with alpha). */

@@ -31,6 +31,20 @@ export interface RunSummary {
   error?: { nodeId: string; nodeType: string; message: string };
 }
 
+/** A model widget value naming the tiny set ("tiny", "tiny-points", "dinov2/tiny"). */
+const TINY_MODEL = /(^|\/)tiny(-[\w-]+)?$/;
+
+/**
+ * Builds the tiny models (a fraction of a second) when the graph names one and they are missing
+ * or stale, so `mudi run graphs/...` works on a fresh clone before `npm start`.
+ */
+export async function ensureTinyFor(doc: GraphDocument, root?: string): Promise<{ built: boolean; root?: string }> {
+  const namesTiny = Object.values(doc.nodes).some((n) => Object.values(n.widgets).some((v) => typeof v === "string" && TINY_MODEL.test(v)));
+  if (!namesTiny) return { built: false };
+  const { ensureTinyModels } = await import("../../models/recipe/index.js");
+  return ensureTinyModels(root);
+}
+
 /** Exit code 2 plus these on stdout when the graph cannot run. */
 class InvalidGraph extends Error {
   constructor(readonly errors: ValidationError[]) {
@@ -72,6 +86,8 @@ export async function runCommand(argv: string[], out: (text: string) => void = (
       }
       throw e;
     }
+    const tiny = await ensureTinyFor(doc);
+    if (tiny.built) process.stderr.write(`built the tiny models in ${tiny.root} (the graph names them; a fresh clone has none yet)\n`);
     const previews = previewRecorder(values.previews);
     runtime.queue.subscribe({ event: createProgressReporter(), preview: previews.record });
     const submitted = runtime.queue.submit(doc, values.outputs?.split(",").filter(Boolean));

@@ -9,14 +9,14 @@ import { REPO_ROOT } from "../runtime.js";
 import { createProgressReporter } from "./progress.js";
 
 export const DEFAULT_PORT = 8188;
-export const SERVE_USAGE = "usage: mudi serve [--port 8188] [--host 127.0.0.1] [--data DIR] [--device auto|cpu|cuda|webgpu]";
+export const SERVE_USAGE = "usage: mudi serve [--port 8188] [--host 127.0.0.1] [--allow-host NAME ...] [--data DIR] [--device auto|cpu|cuda|webgpu]";
 
 const editorBuilt = () => existsSync(path.join(DEFAULT_EDITOR_DIR, "index.html"));
 
 export async function serveCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { port: { type: "string" }, host: { type: "string" }, data: { type: "string" }, device: { type: "string" } },
+    options: { port: { type: "string" }, host: { type: "string" }, "allow-host": { type: "string", multiple: true }, data: { type: "string" }, device: { type: "string" } },
   });
   const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -26,7 +26,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const host = values.host ?? "127.0.0.1";
   let server: MudiServer;
   try {
-    server = await createMudiServer({ port, host, dataDir: values.data, device: parseDevice(values.device, "--device") });
+    server = await createMudiServer({ port, host, allowHosts: values["allow-host"] ?? [], dataDir: values.data, device: parseDevice(values.device, "--device") });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== "EADDRINUSE" && code !== "EACCES" && code !== "EADDRNOTAVAIL") throw e;

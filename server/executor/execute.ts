@@ -5,13 +5,10 @@ import { randomUUID } from "node:crypto";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { NodeInputError, type NodeDisplay } from "../../contract/node.js";
 import type { Plan, PlannedNode } from "../graph/plan.js";
-import type { RunError, RunEvent } from "../../contract/events.js";
+import { finishedEvent, type FinishedEvent, type RunError } from "../../contract/events.js";
 import type { CachedNode, OutputCache } from "./cache.js";
 import { createNodeContext, inputPathOf, type RunSinks, type RuntimeServices } from "./context.js";
 import { nodeSignature } from "./signature.js";
-
-/** How long a cancelled node may take to notice before the run ends without it. */
-export const CANCEL_GRACE_MS = 1000;
 
 export interface ExecuteOptions {
   runId: string;
@@ -23,8 +20,6 @@ export interface ExecuteOptions {
   sinks: RunSinks;
 }
 
-export type FinishedEvent = Extract<RunEvent, { type: "finished" }>;
-
 interface Done extends CachedNode {
   signature: string;
 }
@@ -35,7 +30,7 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Fin
   const done = new Map<string, Done>();
   const stopped = new Set<string>(); // failed or skipped: their dependents cannot run
   const cached: string[] = [];
-  const timings: Record<string, number> = {};
+  const timings: Record<string, number> = Object.create(null); // keyed by node ids, which may be "__proto__"
   let failed = false;
   let cancelled: { nodeId?: string } | undefined;
 
@@ -66,23 +61,14 @@ export async function executePlan(plan: Plan, opts: ExecuteOptions): Promise<Fin
     await yieldToEventLoop(); // let the server answer requests between nodes
   }
   if (cancelled) sinks.emit({ type: "cancelled", runId, ...cancelled });
-  const outputs: Record<string, NodeDisplay> = {};
+  const outputs: Record<string, NodeDisplay> = Object.create(null);
   for (const id of plan.outputs) {
     const d = done.get(id);
     if (d) outputs[id] = d.display;
   }
   await opts.services.dirs.removeScratch(runId).catch(() => {});
   // The queue publishes this once the run is out of the way, so "finished" is truly last.
-  const finished: FinishedEvent = {
-    type: "finished",
-    runId,
-    status: cancelled ? "cancelled" : failed ? "error" : "success",
-    ms: performance.now() - t0,
-    cached,
-    timings,
-    outputs,
-  };
-  return finished;
+  return finishedEvent(runId, cancelled ? "cancelled" : failed ? "error" : "success", { ms: performance.now() - t0, cached, timings, outputs });
 }
 
 type NodeResult =
@@ -109,7 +95,7 @@ async function runNode(node: PlannedNode, done: Map<string, Done>, opts: Execute
           inputs: upstream,
           ...(def.cacheKey ? { extra: await def.cacheKey(node.widgets, { inputPath: (n) => inputPathOf(services.dirs, n) }) } : {}),
         });
-    const hit = def.volatile ? undefined : cache.get(signature);
+    const hit = def.volatile ? undefined : cache.get(signature, node.id);
     if (hit) {
       sinks.emit({ type: "node-cached", runId, nodeId: node.id, nodeType: def.id, display: hit.display });
       return { kind: "done", done: { signature, ...hit }, cached: true, ms: 0 };
@@ -119,7 +105,7 @@ async function runNode(node: PlannedNode, done: Map<string, Done>, opts: Execute
     const start = performance.now();
     let outputs: Record<string, unknown>;
     try {
-      outputs = await untilDoneOrCancelled(def.run(inputs as never, node.widgets as never, handle.ctx) as Promise<Record<string, unknown>>, signal);
+      outputs = await untilStopped(def.run(inputs as never, node.widgets as never, handle.ctx) as Promise<Record<string, unknown>>, signal);
     } finally {
       handle.flush();
     }
@@ -127,49 +113,36 @@ async function runNode(node: PlannedNode, done: Map<string, Done>, opts: Execute
     if (missing.length) throw new Error(`${def.id} returned no value for output ${missing.map((m) => `"${m}"`).join(", ")}`);
     const ms = performance.now() - start;
     const display = handle.display();
-    if (!def.volatile) cache.set(signature, { outputs, display });
+    if (!def.volatile) cache.set(signature, { outputs, display }, node.id);
     sinks.emit({ type: "node-output", runId, nodeId: node.id, nodeType: def.id, display, ms });
     return { kind: "done", done: { signature, outputs, display }, cached: false, ms };
   } catch (e) {
     if (signal.aborted) return { kind: "cancelled" };
-    const err = e instanceof Error ? e : new Error(String(e));
-    return {
-      kind: "error",
-      error: {
-        nodeId: node.id,
-        nodeType: def.id,
-        message: err.message,
-        ...(err.stack ? { stack: err.stack } : {}),
-        ...(e instanceof NodeInputError && e.input ? { input: e.input } : {}),
-      },
-    };
+    return { kind: "error", error: nodeError(node, e) };
   }
 }
 
 /**
- * The node's result, or a rejection once the run is cancelled and the node has had
- * CANCEL_GRACE_MS to stop by itself: a node that never checks its signal cannot hold the
- * queue (its late result is dropped).
+ * A node's failure as the run reports it. Only a NodeInputError names where the user went wrong
+ * (an input socket or a widget, placed by the definition); anything else is the node's own error.
  */
-function untilDoneOrCancelled<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let timer: NodeJS.Timeout | undefined;
-    const onAbort = () => {
-      timer = setTimeout(() => reject(new DOMException("cancelled", "AbortError")), CANCEL_GRACE_MS);
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
-    work.then(
-      (v) => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", onAbort);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", onAbort);
-        reject(e);
-      },
-    );
-  });
+export function nodeError(node: Pick<PlannedNode, "id" | "def">, e: unknown): RunError {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const base: RunError = { nodeId: node.id, nodeType: node.def.id, message: err.message, ...(err.stack ? { stack: err.stack } : {}) };
+  if (!(e instanceof NodeInputError)) return base;
+  if (e.widget !== undefined) return { ...base, widget: e.widget };
+  if (e.input === undefined) return base;
+  const isWidget = !(e.input in node.def.inputs) && e.input in node.def.widgets.shape;
+  return { ...base, ...(isWidget ? { widget: e.input } : { input: e.input }) };
+}
+
+/**
+ * The node's result, or, once the run is cancelled, a rejection - but only after the node has
+ * stopped: a node that notices its signal late (a training step, a checkpoint save) must not
+ * write or report anything after the run was reported cancelled, nor beside the next run.
+ */
+async function untilStopped<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  const result = await work;
+  if (signal.aborted) throw new DOMException("cancelled", "AbortError"); // finished despite the cancel: dropped
+  return result;
 }

@@ -3,9 +3,13 @@
 import { randomUUID } from "node:crypto";
 import { link, mkdir, readdir, rm, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { joinInside, resolveInsideSync } from "../../lib/safe-path.js";
+import { joinInside, realPathForWrite, resolveInsideSync, UnsafePathError } from "../../lib/safe-path.js";
+import { claimScratch } from "./stale.js";
 
 export type DataDirName = "inputs" | "outputs";
+
+/** Longest file or folder name most file systems take (ext4, APFS, NTFS): 255 bytes, less room for a counter. */
+const MAX_NAME_BYTES = 240;
 
 export class DataDirs {
   readonly root: string;
@@ -50,8 +54,9 @@ export class DataDirs {
 
   /** A fresh scratch folder for one node of one run. */
   async scratchDir(runId: string, nodeId: string): Promise<string> {
-    const dir = joinInside(this.scratch, `${runId}/${nodeId.replace(/[^\w.-]/g, "_")}`);
+    const dir = resolveInsideSync(this.scratch, `${runId}/${nodeId.replace(/[^\w.-]/g, "_")}`);
     await mkdir(dir, { recursive: true });
+    await claimScratch(path.dirname(dir)); // a crash leaves it behind: the next start removes it (stale.ts)
     return dir;
   }
 
@@ -60,11 +65,14 @@ export class DataDirs {
   }
 }
 
-async function writeAtomic(dir: string, name: string, bytes: Uint8Array, numberIfTaken: boolean): Promise<string> {
-  const target = joinInside(dir, name);
+async function writeAtomic(root: string, name: string, bytes: Uint8Array, numberIfTaken: boolean): Promise<string> {
+  const dir = realPathForWrite(root); // names are reported relative to the real folder
+  const tooLong = name.split("/").find((part) => Buffer.byteLength(part) > MAX_NAME_BYTES);
+  if (tooLong) throw new UnsafePathError(`output name "${name.slice(0, 60)}..." has a part of ${Buffer.byteLength(tooLong)} bytes; file systems allow ${MAX_NAME_BYTES}`, 400);
+  // Checked before anything is created: a symlinked sub folder must not lead out.
+  const target = resolveInsideSync(dir, name);
   const folder = path.dirname(target);
   await mkdir(folder, { recursive: true });
-  if (folder !== dir) resolveInsideSync(dir, path.relative(dir, folder)); // a symlinked sub folder must not lead out
   const tmp = path.join(dir, `.tmp-${randomUUID()}`);
   await writeFile(tmp, bytes);
   const relative = (p: string) => path.relative(dir, p).split(path.sep).join("/");

@@ -5,14 +5,9 @@
 import type { AnyNodeDefinition } from "../../contract/node.js";
 import type { NodeRegistry } from "../registry.js";
 import type { GraphDocument } from "../../contract/graph/schema.js";
+import type { ValidationError } from "../../contract/api.js";
 
-export interface ValidationError {
-  /** The node at fault; null for problems of the graph as a whole. */
-  node: string | null;
-  input?: string;
-  widget?: string;
-  message: string;
-}
+export type { ValidationError };
 
 export interface PlannedNode {
   id: string;
@@ -32,6 +27,30 @@ export interface Plan {
 
 export type PlanResult = { ok: true; plan: Plan } | { ok: false; errors: ValidationError[] };
 
+/** Most errors one answer lists; the rest are counted in a last "and N more errors". */
+export const MAX_REPORTED_ERRORS = 100;
+
+export function capErrors(errors: ValidationError[], max = MAX_REPORTED_ERRORS): ValidationError[] {
+  return errors.length <= max ? errors : [...errors.slice(0, max), { node: null, message: `and ${errors.length - max} more errors` }];
+}
+
+/** A value as it may appear in a message: JSON, cut short (a message never carries a large value back). */
+export function shortJson(value: unknown, max = 60): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > max ? `${text.slice(0, max)}... (${text.length} characters)` : text;
+}
+
+/** Names from documents are user input too: quoted, and cut short. */
+const q = (name: string) => shortJson(name);
+
+/** def.inputs / def.outputs lookups by a name from the document: own entries only ("constructor" is no socket). */
+const own = <T>(table: Readonly<Record<string, T>>, key: string): T | undefined => (Object.hasOwn(table, key) ? table[key] : undefined);
+
 /** Output nodes are `requested` when given, otherwise every node whose definition has output:true. */
 export function planRun(doc: GraphDocument, registry: NodeRegistry, requested?: readonly string[]): PlanResult {
   const errors: ValidationError[] = [];
@@ -49,7 +68,7 @@ function chooseOutputs(doc: GraphDocument, registry: NodeRegistry, requested: re
   if (requested && requested.length) {
     const found = requested.filter((id) => {
       if (doc.nodes[id]) return true;
-      errors.push({ node: id, message: `requested output node "${id}" is not in the graph` });
+      errors.push({ node: id, message: `requested output node ${q(id)} is not in the graph` });
       return false;
     });
     return [...new Set(found)];
@@ -106,7 +125,7 @@ function checkNode(doc: GraphDocument, registry: NodeRegistry, id: string, error
   const node = doc.nodes[id]!;
   const def = registry.get(node.type);
   if (!def) {
-    errors.push({ node: id, message: `unknown node type "${node.type}": it is not installed in this MuDI Studio, so this run cannot compute it` });
+    errors.push({ node: id, message: `unknown node type ${q(node.type)}: it is not installed in this MuDI Studio, so this run cannot compute it` });
     return undefined;
   }
   const before = errors.length;
@@ -114,12 +133,12 @@ function checkNode(doc: GraphDocument, registry: NodeRegistry, id: string, error
   if (!widgets.success) {
     for (const issue of widgets.error.issues) {
       const widget = issue.path.length ? String(issue.path[0]) : undefined;
-      const value = widget !== undefined ? node.widgets[widget] : undefined;
-      errors.push({ node: id, ...(widget !== undefined ? { widget } : {}), message: `${widget ?? "widgets"}: ${issue.message}${value !== undefined ? ` (got ${JSON.stringify(value)})` : ""}` });
+      const value = widget !== undefined ? own(node.widgets, widget) : undefined;
+      errors.push({ node: id, ...(widget !== undefined ? { widget } : {}), message: `${widget ?? "widgets"}: ${issue.message}${value !== undefined ? ` (got ${shortJson(value)})` : ""}` });
     }
   }
   for (const name of Object.keys(node.inputs)) {
-    if (!(name in def.inputs)) errors.push({ node: id, input: name, message: `${def.id} has no input named "${name}" (inputs: ${Object.keys(def.inputs).join(", ") || "none"})` });
+    if (!Object.hasOwn(def.inputs, name)) errors.push({ node: id, input: name, message: `${def.id} has no input named ${q(name)} (inputs: ${Object.keys(def.inputs).join(", ") || "none"})` });
   }
   for (const [name, spec] of Object.entries(def.inputs)) {
     const link = node.inputs[name];
@@ -130,14 +149,14 @@ function checkNode(doc: GraphDocument, registry: NodeRegistry, id: string, error
     const [srcId, outName] = link;
     const src = doc.nodes[srcId];
     if (!src) {
-      errors.push({ node: id, input: name, message: `input "${name}" is linked to node "${srcId}", which is not in the graph` });
+      errors.push({ node: id, input: name, message: `input "${name}" is linked to node ${q(srcId)}, which is not in the graph` });
       continue;
     }
     const srcDef = registry.get(src.type);
     if (!srcDef) continue; // reported on the source node itself
-    const out = srcDef.outputs[outName];
+    const out = own(srcDef.outputs, outName);
     if (!out) {
-      errors.push({ node: id, input: name, message: `input "${name}" is linked to output "${outName}" of node "${srcId}" (${srcDef.id}), which has no such output (outputs: ${Object.keys(srcDef.outputs).join(", ") || "none"})` });
+      errors.push({ node: id, input: name, message: `input "${name}" is linked to output ${q(outName)} of node "${srcId}" (${srcDef.id}), which has no such output (outputs: ${Object.keys(srcDef.outputs).join(", ") || "none"})` });
     } else if (out.type !== spec.type) {
       errors.push({ node: id, input: name, message: `input "${name}" expects ${spec.type} but is linked to output "${outName}" of node "${srcId}", which gives ${out.type}` });
     }

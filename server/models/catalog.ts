@@ -4,9 +4,9 @@
 // Re-scanned on every list() (new folders appear without a restart); ONNX signatures are cached
 // by path, size and mtime, so a re-scan of unchanged multi-GB exports costs a few stats.
 import { readdir, stat } from "node:fs/promises";
-import { basename, delimiter, join, resolve } from "node:path";
+import { basename, delimiter, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { checkFolder, checkLora, classifyFolder, isDir, type FolderCheck } from "./layouts.js";
+import { checkFolder, checkLora, classifyFolder, isDir, readConfigModelType, type FolderCheck } from "./layouts.js";
 import { readOnnxSignature, type OnnxSignature } from "./onnx-signature.js";
 import type { ModelCatalog, ModelEntry, ModelKind } from "../../contract/models.js";
 
@@ -34,7 +34,21 @@ async function list(dir: string): Promise<{ dirs: string[]; files: string[] }> {
   };
 }
 
-export function createModelCatalog(roots: string[] = defaultModelRoots()): ModelCatalog {
+/** A folder that looks like a model (it has a config.json) but whose kind cannot be told, with why. */
+export interface UnrecognizedFolder {
+  readonly name: string;
+  readonly path: string;
+  readonly problems: readonly string[];
+}
+
+/** The catalog plus what discovery could not classify (for /api/models and `mudi models`). */
+export interface ModelDiscovery extends ModelCatalog {
+  unrecognized(): Promise<UnrecognizedFolder[]>;
+  /** An entry as the HTTP API shows it: paths relative to the model root it was found in. */
+  shown<T extends { path: string; files?: Readonly<Record<string, string>> }>(entry: T): T;
+}
+
+export function createModelCatalog(roots: string[] = defaultModelRoots()): ModelDiscovery {
   const signatures = new Map<string, { key: string; sig: Promise<OnnxSignature> }>();
   const readSignature = async (path: string): Promise<OnnxSignature> => {
     const s = await stat(path);
@@ -74,9 +88,16 @@ export function createModelCatalog(roots: string[] = defaultModelRoots()): Model
   };
 
   /** A folder: a model of a known kind, or a grouping folder searched one more level. */
-  const scanFolder = async (dir: string, name: string, depth: number, out: ModelEntry[]) => {
+  const scanFolder = async (dir: string, name: string, depth: number, out: ModelEntry[], unknown: UnrecognizedFolder[]) => {
     const { dirs, files } = await list(dir);
     let kind = await classifyFolder(dir);
+    if (!kind) {
+      const { problem } = await readConfigModelType(dir);
+      if (problem) {
+        unknown.push({ name, path: dir, problems: [problem] });
+        return;
+      }
+    }
     // A folder holding only folders is a group (models/sdxl/<name>/), unless its files say otherwise.
     if (files.length === 0 && dirs.length > 0 && !(await isDir(join(dir, "unet"))) && !(await isDir(join(dir, "onnx")))) kind = undefined;
     if (kind) {
@@ -84,7 +105,7 @@ export function createModelCatalog(roots: string[] = defaultModelRoots()): Model
       return;
     }
     if (depth > 0) return;
-    for (const sub of dirs) await scanFolder(join(dir, sub), `${name}/${sub}`, depth + 1, out);
+    for (const sub of dirs) await scanFolder(join(dir, sub), `${name}/${sub}`, depth + 1, out, unknown);
   };
 
   const scanTiny = async (dir: string, out: ModelEntry[]) => {
@@ -99,11 +120,11 @@ export function createModelCatalog(roots: string[] = defaultModelRoots()): Model
     }
   };
 
-  const scanRoot = async (root: string, out: ModelEntry[]) => {
+  const scanRoot = async (root: string, out: ModelEntry[], unknown: UnrecognizedFolder[]) => {
     const { dirs, files } = await list(root);
     // A root may itself be one model folder (MUDI_MODELS=/data/sdxl-base).
     if (files.length > 0 && (await classifyFolder(root))) {
-      await scanFolder(root, basename(root), 1, out);
+      await scanFolder(root, basename(root), 1, out, unknown);
       return;
     }
     for (const sub of dirs) {
@@ -111,18 +132,19 @@ export function createModelCatalog(roots: string[] = defaultModelRoots()): Model
       const path = join(root, sub);
       if (sub === TINY_DIR && (await stat(join(path, TINY_STAMP)).then(() => true, () => false))) await scanTiny(path, out);
       else if (sub === LORA_DIR) await scanLoras(path, "", false, out);
-      else await scanFolder(path, sub, 0, out);
+      else await scanFolder(path, sub, 0, out, unknown);
     }
   };
 
-  const listAll = async (): Promise<ModelEntry[]> => {
+  const listAll = async (): Promise<{ entries: ModelEntry[]; unknown: UnrecognizedFolder[] }> => {
     const found: ModelEntry[] = [];
+    const unknown: UnrecognizedFolder[] = [];
     const seen = new Set<string>();
     for (const root of roots) {
       const key = resolve(root);
       if (seen.has(key) || !(await isDir(key))) continue;
       seen.add(key);
-      await scanRoot(key, found);
+      await scanRoot(key, found, unknown);
     }
     // Names unique per kind: a later duplicate gets its root's position appended.
     const used = new Set<string>();
@@ -132,22 +154,36 @@ export function createModelCatalog(roots: string[] = defaultModelRoots()): Model
       used.add(`${e.kind}:${name}`);
       return name === e.name ? e : { ...e, name };
     });
-    return named.sort((a, b) => Number(b.tiny) - Number(a.tiny) || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const entries = named.sort((a, b) => Number(b.tiny) - Number(a.tiny) || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return { entries, unknown };
   };
 
   return {
     async list(kind) {
-      const all = await listAll();
-      return kind ? all.filter((e) => e.kind === kind) : all;
+      const { entries } = await listAll();
+      return kind ? entries.filter((e) => e.kind === kind) : entries;
+    },
+    async unrecognized() {
+      return (await listAll()).unknown;
+    },
+    shown(entry) {
+      const root = roots.map((r) => resolve(r)).find((r) => entry.path === r || entry.path.startsWith(`${r}${sep}`));
+      const rel = (p: string) => (root ? join(basename(root), relative(root, p)) : basename(p)).split(sep).join("/");
+      return { ...entry, path: rel(entry.path), ...(entry.files ? { files: Object.fromEntries(Object.entries(entry.files).map(([k, p]) => [k, rel(p)])) } : {}) };
     },
     async find(kind, name) {
-      const all = await this.list(kind);
+      const { entries, unknown } = await listAll();
+      const all = entries.filter((e) => e.kind === kind);
       const hit = all.find((e) => e.name === name);
       if (!hit) {
         const names = all.map((e) => e.name);
-        throw new Error(`no ${kind} model named "${name}" in ${roots.join(", ")}${names.length ? `; found: ${names.join(", ")}` : "; none found"}`);
+        const broken = unknown.map((u) => `${u.name} (${u.problems.join("; ")})`);
+        const tinyHint = name === "tiny" && !entries.some((e) => e.tiny) ? '; the tiny set is not built: run "mudi models tiny" (or "npm start", which builds it)' : "";
+        throw new Error(
+          `no ${kind} model named "${name}" in the model folders${names.length ? `; found: ${names.join(", ")}` : "; none found"}${broken.length ? `; folders that could not be read: ${broken.join(", ")}` : ""}${tinyHint}`,
+        );
       }
-      if (hit.problems.length) throw new Error(`${kind} model "${name}" (${hit.path}) cannot be used: ${hit.problems.join("; ")}`);
+      if (hit.problems.length) throw new Error(`${kind} model "${name}" cannot be used: ${hit.problems.join("; ")}`);
       return hit;
     },
   };

@@ -5,6 +5,7 @@ import { open, readdir, readFile, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { EMBEDDER_CONFIG_FILE, EmbedderConfig } from "../../contract/embedder-config.js";
 import { isUnetLoraWeightKey } from "../../lib/lora-format.js";
+import { resolveInsideSync } from "../../lib/safe-path.js";
 import type { OnnxSignature } from "./onnx-signature.js";
 import type { ModelKind } from "../../contract/models.js";
 
@@ -126,6 +127,10 @@ async function requireFile(dir: string, rel: string, out: FolderCheck): Promise<
 
 export async function checkFolder(kind: Exclude<ModelKind, "lora">, dir: string, read: SignatureReader): Promise<FolderCheck> {
   const out: FolderCheck = { problems: [], files: {}, notes: [] };
+  if (kind === "owlv2" || kind === "sam" || kind === "dinov2") {
+    const { problem } = await readConfigModelType(dir);
+    if (problem) out.problems.push(problem);
+  }
   switch (kind) {
     case "sdxl":
       for (const rule of SDXL_PARTS) await checkPart(dir, rule, read, out);
@@ -164,6 +169,12 @@ export async function checkFolder(kind: Exclude<ModelKind, "lora">, dir: string,
         break;
       }
       out.files.config = configPath;
+      try {
+        resolveInsideSync(dir, config.model); // a symlink must not lead the model path out of the folder either
+      } catch (err) {
+        out.problems.push(`${EMBEDDER_CONFIG_FILE}: model ${(err as Error).message}`);
+        break;
+      }
       await checkPart(dir, { key: "model", file: config.model, inputs: [config.input], outputs: [[config.output]] }, read, out);
       break;
     }
@@ -171,11 +182,37 @@ export async function checkFolder(kind: Exclude<ModelKind, "lora">, dir: string,
   return out;
 }
 
-/** What a folder holds, judged by its files first and its name last; undefined when unknown. */
+/**
+ * config.json's model_type, or why the file cannot be used (truncated, null, wrong types). A
+ * missing file is neither: not every layout has one. Never throws.
+ */
+export async function readConfigModelType(dir: string): Promise<{ modelType?: string; problem?: string }> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, "config.json"), "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === "ENOENT" || code === "ENOTDIR" ? {} : { problem: `config.json cannot be read (${code ?? (err as Error).message})` };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    return { problem: `config.json is not valid JSON (${(err as Error).message.slice(0, 120)})` };
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    return { problem: `config.json holds ${json === null ? "null" : Array.isArray(json) ? "an array" : `a ${typeof json}`}; expected an object with "model_type"` };
+  }
+  const modelType = (json as { model_type?: unknown }).model_type;
+  if (modelType !== undefined && typeof modelType !== "string") return { problem: `config.json "model_type" is a ${modelType === null ? "null" : typeof modelType}; expected a string such as "owlv2"` };
+  return modelType === undefined ? {} : { modelType };
+}
+
+/** What a folder holds, judged by its files first and its name last; undefined when unknown. Never throws on bad files. */
 export async function classifyFolder(dir: string): Promise<Exclude<ModelKind, "lora"> | undefined> {
   if ((await isFile(join(dir, "model_index.json"))) || (await isDir(join(dir, "unet")))) return "sdxl";
   if (await isFile(join(dir, EMBEDDER_CONFIG_FILE))) return "embedder";
-  const modelType = await readFile(join(dir, "config.json"), "utf8").then((t) => (JSON.parse(t) as { model_type?: string }).model_type, () => undefined);
+  const { modelType } = await readConfigModelType(dir);
   if (modelType === "owlv2" || modelType === "owlvit") return "owlv2";
   if (modelType === "sam") return "sam";
   if (modelType === "dinov2") return "dinov2";
@@ -213,7 +250,7 @@ export async function checkLora(path: string): Promise<FolderCheck> {
       return out;
     }
     const keys = Object.keys(header).filter((k) => k !== "__metadata__");
-    const dataEnd = Math.max(0, ...keys.map((k) => header[k]!.data_offsets?.[1] ?? 0));
+    const dataEnd = Math.max(0, ...keys.map((k) => header[k]?.data_offsets?.[1] ?? 0));
     if (8 + headerLen + dataEnd > size) out.problems.push(`${basename(path)} is truncated: tensors end at byte ${8 + headerLen + dataEnd}, the file has ${size}`);
     if (!keys.some(isUnetLoraWeightKey)) {
       out.problems.push(`${basename(path)} has no UNet LoRA tensors (expected keys like unet.<module>.lora_A.weight or lora_unet_<module>.lora_down.weight)`);

@@ -11,9 +11,14 @@ const RunsQuery = z.object({
     .transform((s) => (s ? s.split(",").map((x) => x.trim()).filter(Boolean) : undefined)),
 });
 
-export function runsRouter(queue: RunQueue): Router {
+/** How long DELETE waits for the running node to stop before answering "cancelling". */
+const CANCEL_ANSWER_MS = 1000;
+
+export const DEFAULT_MAX_GRAPH_BYTES = 8 * 1024 * 1024;
+
+export function runsRouter(queue: RunQueue, maxGraphBytes = DEFAULT_MAX_GRAPH_BYTES): Router {
   const r = Router();
-  r.post("/runs", express.json({ limit: "32mb" }), (req, res) => {
+  r.post("/runs", express.json({ limit: maxGraphBytes }), (req, res) => {
     const query = RunsQuery.safeParse(req.query);
     if (!query.success) {
       res.status(400).json({ errors: [{ node: null, message: `bad query: ${query.error.issues.map((i) => i.message).join("; ")}` }] });
@@ -35,7 +40,8 @@ export function runsRouter(queue: RunQueue): Router {
     if (run) res.json(run);
     else res.status(404).json({ error: `no run with id "${req.params.id}"` });
   });
-  // Answers once the run has ended (a running node gets up to a second to stop), with its final status.
+  // Answers once the run has ended with its final status, or, when the running node takes longer
+  // than CANCEL_ANSWER_MS to stop, 202 "cancelling" (the "cancelled" event follows once it has).
   r.delete("/runs/:id", async (req, res) => {
     const run = queue.get(req.params.id);
     if (!run) {
@@ -47,7 +53,14 @@ export function runsRouter(queue: RunQueue): Router {
       res.status(409).json({ error: `run "${run.id}" already ended (${run.status})`, runId: run.id, status: run.status });
       return;
     }
-    res.json({ runId: run.id, status: (await finished).status });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), CANCEL_ANSWER_MS);
+    });
+    const ended = await Promise.race([finished, late]);
+    clearTimeout(timer);
+    if (ended) res.json({ runId: run.id, status: ended.status });
+    else res.status(202).json({ runId: run.id, status: "cancelling" });
   });
   return r;
 }

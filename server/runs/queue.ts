@@ -4,11 +4,11 @@
 import { randomUUID } from "node:crypto";
 import type { OutputCache } from "../executor/cache.js";
 import type { RuntimeServices } from "../executor/context.js";
-import { executePlan, type FinishedEvent } from "../executor/execute.js";
-import { planRun, type Plan, type ValidationError } from "../graph/plan.js";
-import { GraphFormatError, parseGraphDocument } from "../../contract/graph/schema.js";
+import { executePlan } from "../executor/execute.js";
+import { capErrors, planRun, type Plan, type ValidationError } from "../graph/plan.js";
+import { GraphFormatError, parseGraphDocument, type GraphDocument, type GraphLimits } from "../../contract/graph/schema.js";
 import type { NodeRegistry } from "../registry.js";
-import type { PreviewEvent, RunEvent, RunInfo } from "../../contract/events.js";
+import { finishedEvent, type FinishedEvent, type PreviewEvent, type RunEvent, type RunInfo } from "../../contract/events.js";
 import { applyEvent, newRunInfo } from "./record.js";
 
 export type SubmitResult = { ok: true; runId: string } | { ok: false; errors: ValidationError[] };
@@ -21,7 +21,7 @@ export interface RunListener {
 interface QueuedRun {
   info: RunInfo;
   plan: Plan;
-  graph: unknown;
+  graph: GraphDocument;
   abort: AbortController;
   finished: Promise<FinishedEvent>;
   resolve(e: FinishedEvent): void;
@@ -41,6 +41,7 @@ export class RunQueue {
     private readonly services: RuntimeServices,
     readonly cache: OutputCache,
     private readonly historyLimit = 100,
+    private readonly limits: GraphLimits = {},
   ) {}
 
   subscribe(listener: RunListener): () => void {
@@ -52,13 +53,13 @@ export class RunQueue {
   submit(json: unknown, outputs?: readonly string[]): SubmitResult {
     let doc;
     try {
-      doc = parseGraphDocument(json);
+      doc = parseGraphDocument(json, this.limits);
     } catch (e) {
-      if (e instanceof GraphFormatError) return { ok: false, errors: formatErrors(e) };
+      if (e instanceof GraphFormatError) return { ok: false, errors: capErrors(formatErrors(e)) };
       throw e;
     }
     const planned = planRun(doc, this.registry, outputs);
-    if (!planned.ok) return planned;
+    if (!planned.ok) return { ok: false, errors: capErrors(planned.errors) };
     const { plan } = planned;
     let resolve!: (e: FinishedEvent) => void;
     const finished = new Promise<FinishedEvent>((r) => (resolve = r));
@@ -91,7 +92,7 @@ export class RunQueue {
     if (i < 0) return false;
     const [run] = this.waiting.splice(i, 1);
     this.publish(run!, { type: "cancelled", runId });
-    this.finish(run!, { type: "finished", runId, status: "cancelled", ms: 0, cached: [], timings: {}, outputs: {} });
+    this.finish(run!, finishedEvent(runId, "cancelled"));
     return true;
   }
 
@@ -155,8 +156,9 @@ export class RunQueue {
       // The executor reports node failures as events; reaching here is a runtime bug. Keep the queue alive.
       const err = e instanceof Error ? e : new Error(String(e));
       this.publish(run, { type: "error", runId: run.info.id, nodeId: "", nodeType: "", message: `runtime failure: ${err.message}`, ...(err.stack ? { stack: err.stack } : {}) });
-      finished = { type: "finished", runId: run.info.id, status: "error", ms: 0, cached: [], timings: {}, outputs: {} };
+      finished = finishedEvent(run.info.id, "error");
     }
+    this.cache.endRun(Object.keys(run.graph.nodes));
     this.current = undefined;
     this.latestPreviews.clear();
     this.finish(run, finished);
@@ -182,6 +184,6 @@ function formatErrors(e: GraphFormatError): ValidationError[] {
   return e.issues.map((i) => {
     const [top, id, ...rest] = i.path;
     const where = i.path.join(".") || "(document)";
-    return top === "nodes" && typeof id === "string" && rest.length ? { node: id, message: `${rest.join(".")}: ${i.message}` } : { node: null, message: `${where}: ${i.message}` };
+    return top === "nodes" && typeof id === "string" ? { node: id, message: `${rest.join(".") || "node"}: ${i.message}` } : { node: null, message: `${where}: ${i.message}` };
   });
 }

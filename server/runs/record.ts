@@ -37,7 +37,7 @@ export function applyEvent(run: RunInfo, e: RunEvent): void {
       break;
     case "error":
       if (node) node.state = "error";
-      run.error = { nodeId: e.nodeId, nodeType: e.nodeType, message: e.message, ...(e.stack ? { stack: e.stack } : {}), ...(e.input ? { input: e.input } : {}) };
+      run.error = { nodeId: e.nodeId, nodeType: e.nodeType, message: e.message, ...(e.stack ? { stack: e.stack } : {}), ...(e.input ? { input: e.input } : {}), ...(e.widget ? { widget: e.widget } : {}) };
       break;
     case "cancelled":
       if (node) node.state = "cancelled";

@@ -4,11 +4,13 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocket, WebSocketServer } from "ws";
-import type { PreviewEvent } from "../../contract/events.js";
+import type { PreviewEvent, StateMessage } from "../../contract/events.js";
 import type { RunQueue } from "../runs/queue.js";
 import { encodePreviewFrame } from "../../contract/preview-frame.js";
 
 const PING_MS = 30_000;
+/** Largest frame a client may send: the hub reads nothing from clients, so anything big is refused (close 1009). */
+export const WS_MAX_PAYLOAD = 64 * 1024;
 
 const frameOf = (p: PreviewEvent) => encodePreviewFrame({ runId: p.runId, nodeId: p.nodeId, mime: p.mime }, p.bytes);
 
@@ -19,7 +21,7 @@ export interface WsHub {
 
 /** `refuse` names why an upgrade request must be turned down (see http-guard.ts). */
 export function attachWsHub(server: Server, queue: RunQueue, refuse: (req: IncomingMessage) => string | undefined, path = "/ws"): WsHub {
-  const wss = new WebSocketServer({ noServer: true });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_PAYLOAD });
   const alive = new WeakMap<WebSocket, boolean>();
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -41,7 +43,8 @@ export function attachWsHub(server: Server, queue: RunQueue, refuse: (req: Incom
     alive.set(ws, true);
     ws.on("pong", () => alive.set(ws, true));
     ws.on("error", () => ws.terminate());
-    ws.send(JSON.stringify({ type: "state", runs: queue.active() }));
+    const state: StateMessage = { type: "state", runs: queue.active() };
+    ws.send(JSON.stringify(state));
     for (const p of queue.previews()) sendPreview(ws, frameOf(p));
   });
 

@@ -1,6 +1,7 @@
 // Training on the tiny UNet: forward time of the plain UNet, forward+backward time of the LoRA
-// training session (loss + all LoRA gradients), their ratio, the peak resident memory each session
-// adds (measured in a child process that loads only that session), and whole-trainer steps/s.
+// training session (loss + all LoRA gradients) and of a full-parameter step (every weight lifted
+// to an input, loss + all weight gradients), their ratios, the peak resident memory each LoRA
+// session adds (measured in a child process that loads only that session), and whole-trainer steps/s.
 import { spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -9,6 +10,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
 import { decodeModel, encodeModel, type onnx } from "../../lib/onnx/graph.js";
+import { buildGradientProgram } from "../../lib/onnx/gradient-session.js";
+import { appendLoss, mseLoss } from "../../lib/onnx/losses.js";
+import { liftParams } from "../../lib/onnx/params.js";
 import { DEFAULT_LORA_TARGETS } from "../../lib/onnx/lora.js";
 import { gaussianNoise } from "../../lib/random.js";
 import { buildLoraGradientModel } from "../../nodes/training/lora-gradients.js";
@@ -115,6 +119,25 @@ export async function bench(): Promise<void> {
       const tb = await timeMs(30, () => train.run(pick(train)));
       const ms = (t: { min: number; median: number }) => `${t.min.toFixed(2)} ms (median ${t.median.toFixed(2)})`;
       console.log(`${label}: forward ${ms(tf)}, forward+backward ${ms(tb)}, ratio of minima ${(tb.min / tf.min).toFixed(2)}`);
+      await fwd.release();
+      await train.release();
+    }
+
+    // Full-parameter step: every weight of the UNet lifted to an input, MSE on out_sample.
+    for (const [batch, latent] of [[1, 8], [2, 16]] as const) {
+      const feeds = feedsFor(batch, latent);
+      const lifted = await liftParams(unet, "all");
+      appendLoss(lifted.model, (g) => mseLoss(g, "out_sample", g.input("target", "float32", [batch, 4, latent, latent])));
+      const program = await buildGradientProgram(lifted.model, { params: lifted.params, feeds, values: lifted.values });
+      for (const p of lifted.params) feeds[p.name] = new ort.Tensor("float32", lifted.values[p.name]!, p.dims);
+      const fwd = await ort.InferenceSession.create(unetBytes);
+      const train = await ort.InferenceSession.create(encodeModel(program.model));
+      const pick = (s: ort.InferenceSession) => Object.fromEntries(s.inputNames.map((n) => [n, feeds[n]!]));
+      const tf = await timeMs(20, () => fwd.run(pick(fwd)));
+      const tb = await timeMs(20, () => train.run(pick(train)));
+      const count = lifted.params.reduce((a, p) => a + p.dims.reduce((x, y) => x * y, 1), 0);
+      const ms = (t: { min: number; median: number }) => `${t.min.toFixed(2)} ms (median ${t.median.toFixed(2)})`;
+      console.log(`tiny UNet, batch ${batch}, latent ${latent}x${latent}, full-parameter (${lifted.params.length} tensors, ${count} weights): forward ${ms(tf)}, forward+backward ${ms(tb)}, ratio of minima ${(tb.min / tf.min).toFixed(2)}`);
       await fwd.release();
       await train.release();
     }

@@ -98,11 +98,13 @@ describe("mask review in Chromium", () => {
 
     await page.click(`${card} button:has-text("Accept")`);
     await page.waitForFunction((sel) => document.querySelector(sel)?.getAttribute("data-status") === "corrected", card, { timeout: 30_000 });
-    expect(await page.locator(`${card} .mr-status`).textContent()).toContain(path.join(work, "subjects", "plush", "p00.mask.png"));
+    const status = (await page.locator(`${card} .mr-status`).textContent())!;
+    expect(status).toMatch(/saved to reviewed-masks\/[0-9a-f]{64}\.png/);
 
-    // The correction is on disk next to the photo, and it is the mask the panel showed.
-    const saved = path.join(work, "subjects", "plush", "p00.mask.png");
+    // The correction is in the inputs folder (keyed by the photo's pixels), never beside the photo, and it is the mask the panel showed.
+    const saved = path.join(server.runtime.dirs.inputs, /reviewed-masks\/[0-9a-f]{64}\.png/.exec(status)![0]);
     expect((await stat(saved)).isFile()).toBe(true);
+    await expect(stat(path.join(work, "subjects", "plush", "p00.mask.png"))).rejects.toThrow(/ENOENT/);
     const shown = await decodeMask(new Uint8Array(await (await fetch(`${server.url}/api/view?dir=outputs&file=${encodeURIComponent(candidate)}`)).arrayBuffer()));
     const onDisk = await decodeMask(await readFile(saved));
     expect(Buffer.from(onDisk.data).equals(Buffer.from(shown.data))).toBe(true);

@@ -1,34 +1,43 @@
 // Node states, errors and displays from sequences of runtime events.
 import { describe, expect, it } from "vitest";
-import type { ServerEvent } from "../../editor/src/events.js";
+import { finishedEvent, type ServerMessage } from "../../contract/events.js";
 import { RunView } from "../../editor/src/run-view.js";
 
-const ev = (e: ServerEvent) => e;
+const ev = (e: ServerMessage) => e;
 
 describe("run view", () => {
   it("follows a run: running, progress, cached with display, done with images, error on an input", () => {
     const view = new RunView();
     view.queued("r");
-    view.apply(ev({ type: "started", runId: "r" }));
-    view.apply(ev({ type: "node-cached", runId: "r", nodeId: "load", display: { text: ["cached"] } }));
-    view.apply(ev({ type: "node-started", runId: "r", nodeId: "sampler" }));
+    view.apply(ev({ type: "started", runId: "r", order: [] }));
+    view.apply(ev({ type: "node-cached", runId: "r", nodeId: "load", nodeType: "T", display: { text: ["cached"] } }));
+    view.apply(ev({ type: "node-started", runId: "r", nodeId: "sampler", nodeType: "T" }));
     view.apply(ev({ type: "progress", runId: "r", nodeId: "sampler", value: 3, max: 10 }));
     expect(view.node("sampler")).toMatchObject({ state: "running", progress: { value: 3, max: 10 } });
-    view.apply(ev({ type: "node-output", runId: "r", nodeId: "sampler", display: { images: ["a.png"] } }));
-    view.apply(ev({ type: "node-started", runId: "r", nodeId: "check" }));
-    view.apply(ev({ type: "error", runId: "r", nodeId: "check", message: "bad image", input: "images" }));
-    view.apply(ev({ type: "finished", runId: "r", status: "error" }));
+    view.apply(ev({ type: "node-output", runId: "r", nodeId: "sampler", nodeType: "T", display: { images: ["a.png"] }, ms: 1 }));
+    view.apply(ev({ type: "node-started", runId: "r", nodeId: "check", nodeType: "T" }));
+    view.apply(ev({ type: "error", runId: "r", nodeId: "check", nodeType: "T", message: "bad image", input: "images" }));
+    view.apply(finishedEvent("r", "error"));
     expect(view.node("load")).toMatchObject({ state: "cached", display: { text: ["cached"] } });
     expect(view.node("sampler")).toMatchObject({ state: "done", progress: undefined, display: { images: ["a.png"] } });
     expect(view.node("check")).toMatchObject({ state: "error", issues: [{ input: "images", message: "bad image" }] });
     expect(view.runs.get("r")).toMatchObject({ status: "error", message: "check: bad image" });
   });
 
+  it("puts a node's error on the widget it names, and a bug's error on the node alone", () => {
+    const view = new RunView();
+    view.queued("r");
+    view.apply(ev({ type: "error", runId: "r", nodeId: "load", nodeType: "T", message: "no such file", widget: "image" }));
+    view.apply(ev({ type: "error", runId: "r", nodeId: "bug", nodeType: "T", message: "x is undefined", stack: "TypeError: x is undefined" }));
+    expect(view.node("load").issues).toEqual([{ input: undefined, widget: "image", message: "no such file" }]);
+    expect(view.node("bug").issues).toEqual([{ input: undefined, widget: undefined, message: "x is undefined" }]);
+  });
+
   it("paints events that arrived before POST /api/runs answered, once the run is known to be ours", () => {
     const view = new RunView();
-    view.apply(ev({ type: "started", runId: "early" }));
-    view.apply(ev({ type: "node-started", runId: "early", nodeId: "n" }));
-    view.apply(ev({ type: "node-output", runId: "early", nodeId: "n", display: { images: ["x.png"] } }));
+    view.apply(ev({ type: "started", runId: "early", order: [] }));
+    view.apply(ev({ type: "node-started", runId: "early", nodeId: "n", nodeType: "T" }));
+    view.apply(ev({ type: "node-output", runId: "early", nodeId: "n", nodeType: "T", display: { images: ["x.png"] }, ms: 1 }));
     expect(view.node("n").state).toBe("idle");
     view.queued("early");
     expect(view.node("n")).toMatchObject({ state: "done", display: { images: ["x.png"] } });
@@ -36,7 +45,7 @@ describe("run view", () => {
 
   it("does not paint other pages' runs but lists them", () => {
     const view = new RunView();
-    view.apply(ev({ type: "node-started", runId: "theirs", nodeId: "n" }));
+    view.apply(ev({ type: "node-started", runId: "theirs", nodeId: "n", nodeType: "T" }));
     expect(view.node("n").state).toBe("idle");
     expect(view.runs.get("theirs")).toMatchObject({ mine: false });
   });
@@ -60,22 +69,22 @@ describe("run view", () => {
   it("a cancelled run leaves no node running", () => {
     const view = new RunView();
     view.queued("r");
-    view.apply(ev({ type: "node-started", runId: "r", nodeId: "slow" }));
+    view.apply(ev({ type: "node-started", runId: "r", nodeId: "slow", nodeType: "T" }));
     view.apply(ev({ type: "cancelled", runId: "r" }));
-    view.apply(ev({ type: "finished", runId: "r", status: "cancelled" }));
+    view.apply(finishedEvent("r", "cancelled"));
     expect(view.node("slow").state).toBe("idle");
     expect(view.runs.get("r")?.status).toBe("cancelled");
   });
 });
 
 describe("run view after a reconnect", () => {
-  const info = (id: string, status: "queued" | "running" | "success") => ({ id, status, nodes: {} });
+  const info = (id: string, status: "queued" | "running" | "success") => ({ id, status, createdAt: "", outputs: [], order: [], nodes: {} });
 
   it("drops runs the server no longer has and stops showing their nodes as running", () => {
     const view = new RunView();
     view.queued("lost");
-    view.apply(ev({ type: "started", runId: "lost" }));
-    view.apply(ev({ type: "node-started", runId: "lost", nodeId: "n" }));
+    view.apply(ev({ type: "started", runId: "lost", order: [] }));
+    view.apply(ev({ type: "node-started", runId: "lost", nodeId: "n", nodeType: "T" }));
     view.syncQueue([info("other", "success")]);
     expect(view.runs.has("lost")).toBe(false);
     expect(view.runs.get("other")?.status).toBe("success");
@@ -85,8 +94,8 @@ describe("run view after a reconnect", () => {
   it("keeps a run the server still runs, with its nodes", () => {
     const view = new RunView();
     view.queued("r");
-    view.apply(ev({ type: "node-started", runId: "r", nodeId: "n" }));
-    view.syncQueue([{ id: "r", status: "running", nodes: { n: { state: "running", progress: { value: 1, max: 4 } } } }]);
+    view.apply(ev({ type: "node-started", runId: "r", nodeId: "n", nodeType: "T" }));
+    view.syncQueue([{ id: "r", status: "running", createdAt: "", outputs: [], order: ["n"], nodes: { n: { type: "T", state: "running", progress: { value: 1, max: 4 } } } }]);
     expect(view.node("n")).toMatchObject({ state: "running", progress: { value: 1, max: 4 } });
   });
 });

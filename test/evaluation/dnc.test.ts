@@ -7,6 +7,7 @@ import {
   cosineSimilarity,
   greedyOrder,
   matrixScore,
+  maxScore,
   referenceMatrix,
   scoreImage,
   spectralNorm,
@@ -39,7 +40,7 @@ describe("Algorithm 3 (two subjects)", () => {
     expect(algorithm3Score([])).toBe(0);
   });
 
-  it("pools over references by mean, or by max in the Max variant", () => {
+  it("pools over references by mean, or by the best reference in the -best-reference variant", () => {
     // sims[b][j][r]
     const sims = [
       [[0.6, 0.8], [0.3, 0.1]],
@@ -49,11 +50,36 @@ describe("Algorithm 3 (two subjects)", () => {
     expect(aggregateSimilarities(sims, "mean")[1]![0]).toBeCloseTo(0.55, 12);
     expect(scoreImage(sims, 2, "algorithm3").score).toBeCloseTo(0.45, 12);
     // max: s = [[0.8, 0.3], [0.9, 0.5]] -> conf 0.5, 0.4 same sign -> 0.1
-    expect(scoreImage(sims, 2, "algorithm3-max").score).toBeCloseTo(0.1, 12);
+    expect(scoreImage(sims, 2, "algorithm3-best-reference").score).toBeCloseTo(0.1, 12);
   });
 
   it("refuses a subject count other than two", () => {
     expect(() => scoreImage([[[0.5], [0.5], [0.5]]], 3, "algorithm3")).toThrow(/exactly two subjects/);
+  });
+});
+
+describe("D&C (Max), the paper's Table 2 column (the authors' eval.py max_score)", () => {
+  // max_score(scores, "mean") = np.array(sim).max(-1).sum(): per box the best subject's mean
+  // similarity, summed over the boxes; a box count other than two gives their all-zero matrix.
+  const sims = [
+    [[0.6, 0.8], [0.3, 0.1]],
+    [[0.2, 0.9], [0.5, 0.7]],
+  ];
+
+  it("sums over boxes the largest mean similarity to any subject", () => {
+    // s = [[0.7, 0.2], [0.55, 0.6]] -> 0.7 + 0.6 = 1.3
+    expect(maxScore([[0.7, 0.2], [0.55, 0.6]], 2)).toBeCloseTo(1.3, 12);
+    const r = scoreImage(sims, 2, "max");
+    expect(r.score).toBeCloseTo(1.3, 12);
+    expect(r.similarities[1]).toEqual([0.55, expect.closeTo(0.6, 12)]);
+    // Both boxes may pick the same subject: it does not penalize mixing, unlike Algorithm 3.
+    expect(maxScore([[0.9, 0.1], [0.8, 0.2]], 2)).toBeCloseTo(1.7, 12);
+  });
+
+  it("scores 0 when the box count differs from the subject count", () => {
+    expect(scoreImage([sims[0]!], 2, "max").score).toBe(0);
+    expect(scoreImage([...sims, sims[0]!], 2, "max").score).toBe(0);
+    expect(maxScore([], 2)).toBe(0);
   });
 });
 
@@ -137,13 +163,13 @@ describe("matrix form (N subjects)", () => {
     expect(scoreImage(s.map((row) => row.map((x) => [x])), 3, "matrix", sGt).identity).toEqual([0, 2, 1]);
   });
 
-  it("pools by max in the matrix-max variant", () => {
+  it("pools by max in the matrix-best-reference variant", () => {
     const sims = [
       [[0.6, 0.8], [0.3, 0.1]],
       [[0.2, 0.4], [0.9, 0.5]],
     ];
     // max: s = [[0.8, 0.3], [0.4, 0.9]]; minus S_GT: [[0, 0], [0.1, 0.1]], rank one with norm 0.1 * sqrt(2)
-    const r = scoreImage(sims, 2, "matrix-max", [[0.8, 0.3], [0.3, 0.8]]);
+    const r = scoreImage(sims, 2, "matrix-best-reference", [[0.8, 0.3], [0.3, 0.8]]);
     expect(r.score).toBeCloseTo(1 - 0.1 * Math.SQRT2, 12);
     // mean: s = [[0.7, 0.2], [0.3, 0.7]]; minus S_GT: [[-0.1, -0.1], [0, -0.1]] -> A^T A = [[0.01, 0.01], [0.01, 0.02]],
     // largest eigenvalue (0.03 + sqrt(0.0001 + 0.0004)) / 2 = (0.03 + sqrt(0.0005)) / 2
@@ -154,7 +180,7 @@ describe("matrix form (N subjects)", () => {
     const sGt = [[0.8, 0.3], [0.3, 0.8]];
     expect(matrixScore([[0.8, 0.3]], sGt).score).toBe(0);
     expect(matrixScore([[0.8, 0.3], [0.3, 0.8], [0.5, 0.5]], sGt).score).toBe(0);
-    expect(scoreImage([], 2, "matrix-max", sGt).score).toBe(0);
+    expect(scoreImage([], 2, "matrix-best-reference", sGt).score).toBe(0);
     // three subjects, two boxes
     const sGt3 = [[0.8, 0.3, 0.2], [0.3, 0.8, 0.3], [0.2, 0.3, 0.8]];
     expect(matrixScore([[0.8, 0.3, 0.2], [0.3, 0.8, 0.3]], sGt3).score).toBe(0);

@@ -150,7 +150,7 @@ describe("scorer on the tiny models", () => {
   it("scores 0 on a real detection of three boxes, and annotates it enlarged", async () => {
     const image = await resizeImage(subjects[0]!.images[2]!, 128, 128);
     const threshold = await thresholdKeeping(3, image, subjects.map((s) => s.className));
-    for (const variant of ["algorithm3", "matrix-max"] as const) {
+    for (const variant of ["algorithm3", "matrix-best-reference"] as const) {
       const scorer = await createScorer("test", sessions, { detector: ref("tiny", tiny.owlv2), embedder: ref("tiny", tiny.dinov2) }, subjects, { queries: "", threshold, variant });
       expect(scorer.queries).toEqual(["red plush", "blue can"]);
       const scored = await scorer.score(image);

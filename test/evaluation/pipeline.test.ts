@@ -117,7 +117,7 @@ describe("one image through D&C", () => {
 
   it("takes the best reference in the Max variant", async () => {
     const m = models([]);
-    const out = await compareImage(image, await embedReferences(m.embed, [refsA, refsB], "algorithm3-max"), m, "algorithm3-max");
+    const out = await compareImage(image, await embedReferences(m.embed, [refsA, refsB], "algorithm3-best-reference"), m, "algorithm3-best-reference");
     // blue: A max(0, r) = r, B 1; red: A 1, B 0.6 -> (1 - r) + (1 - 0.6)
     expect(out.result.score).toBeCloseTo(1 - r + 0.4, 6);
   });

@@ -1,4 +1,4 @@
-// Latent preview against the factors published in DESIGN.md, worked by hand; the throttle's budget;
+// Latent preview against the factors published in docs/ARCHITECTURE.md, worked by hand; the throttle's budget;
 // seeded noise of the initializers.
 import { describe, expect, it } from "vitest";
 import { GaussianInit } from "../../nodes/generation/gaussian-init.node.js";
@@ -21,7 +21,7 @@ describe("latent preview", () => {
     cells.forEach((c, p) => c.forEach((v, k) => (latent[k * 3 + p] = v)));
     const image = latentToRgb(latent, [1, 4, 1, 3]);
     expect([image.width, image.height]).toEqual([3, 1]);
-    // By hand from DESIGN.md: R = 0.3651 c0 - 0.2533 c1 + 0.1076 c2 - 0.3165 c3 + 0.1084, etc.
+    // By hand from docs/ARCHITECTURE.md: R = 0.3651 c0 - 0.2533 c1 + 0.1076 c2 - 0.3165 c3 + 0.1084, etc.
     expect([...image.data.subarray(0, 3)]).toEqual([to255(0.3651 + 0.1084), to255(0.4232 - 0.0175), to255(0.4341 - 0.0011)]);
     const r1 = 0.3651 * 0.5 + 0.2533 + 0.1076 * 2 - 0.3165 * 0.25 + 0.1084;
     const g1 = 0.4232 * 0.5 + 0.0042 + 0.1111 * 2 - 0.2492 * 0.25 - 0.0175;

@@ -1,8 +1,8 @@
 // Discovery over a model root with good, incomplete and corrupt folders, and real-export I/O
 // mirrors loaded through the loader nodes.
-import { cp, mkdir, mkdtemp, readFile, rm, truncate, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
@@ -17,6 +17,7 @@ import { createModelCatalog, defaultModelRoots } from "../../server/models/catal
 import { withModelChoices } from "../../server/models/choices.js";
 import { modelsCommand } from "../../server/models/cli-models.js";
 import type { ModelEntry } from "../../contract/models.js";
+import { startTestServer } from "../helpers/server.js";
 import { ensureTinyModels, type TinyModels } from "../helpers/tiny.js";
 import { nodeContext } from "./context.js";
 import { SAM_REAL, SDXL_REAL, writeSamMirror, writeSdxlMirror } from "./mirror.js";
@@ -110,7 +111,7 @@ describe("model discovery", () => {
   it("find() returns usable entries and refuses broken or unknown ones with the reason", async () => {
     const catalog = createModelCatalog([root]);
     expect((await catalog.find("sdxl", "sdxl-mirror")).files!.unet).toBe(join(root, "sdxl-mirror/unet/model.onnx"));
-    await expect(catalog.find("sdxl", "sdxl-truncated")).rejects.toThrow(/sdxl model "sdxl-truncated" .* cannot be used: unet\/model\.onnx is not a readable ONNX model/);
+    await expect(catalog.find("sdxl", "sdxl-truncated")).rejects.toThrow(/sdxl model "sdxl-truncated" cannot be used: unet\/model\.onnx is not a readable ONNX model/);
     await expect(catalog.find("sdxl", "nope")).rejects.toThrow(/no sdxl model named "nope" in .*; found: .*sdxl-mirror/);
   });
 
@@ -153,6 +154,76 @@ describe("mudi models", () => {
     expect(text).toMatch(/^sdxl +tiny +ok +tiny /m);
     expect(text).toMatch(/^sdxl +sdxl-no-tokenizer2 +BROKEN .*\n +- missing tokenizer_2\/tokenizer.json/m);
     expect(text).toMatch(/usage: mudi models/);
+  });
+});
+
+describe("malformed config.json (truncated, null, wrong types)", () => {
+  let bad: string;
+  beforeAll(async () => {
+    bad = await mkdtemp(join(tmpdir(), "mudi-models-bad-"));
+    const configs: Record<string, string> = { "owlv2-truncated": '{"model_type": "owl', "dino-null": "null", mystery: '{"model_type": "sa', "wrong-type": '{"model_type": 5}', "an-array": "[1]" };
+    for (const [name, text] of Object.entries(configs)) {
+      await mkdir(join(bad, name, "onnx"), { recursive: true });
+      await writeFile(join(bad, name, "config.json"), text);
+    }
+    await cp(tiny.sdxl, join(bad, "sdxl-good"), { recursive: true });
+    const embedder = (model: string) => JSON.stringify({ format: "mudi-embedder", version: 1, model, size: { width: 8, height: 8 }, output: "sample" });
+    await mkdir(join(bad, "embed-escape"));
+    await writeFile(join(bad, "embed-escape/mudi-embedder.json"), embedder("../sdxl-good/vae_decoder/model.onnx"));
+    await mkdir(join(bad, "embed-link"));
+    await writeFile(join(bad, "embed-link/mudi-embedder.json"), embedder("model.onnx"));
+    await symlink(join(bad, "sdxl-good/vae_decoder/model.onnx"), join(bad, "embed-link/model.onnx"));
+  });
+  afterAll(async () => {
+    await rm(bad, { recursive: true, force: true });
+  });
+
+  it("lists each broken folder with the reason and goes on", async () => {
+    const catalog = createModelCatalog([bad]);
+    const listed = await catalog.list();
+    expect(listed.find((e) => e.name === "sdxl-good")!.problems).toEqual([]);
+    expect(listed.find((e) => e.name === "owlv2-truncated")).toMatchObject({ kind: "owlv2", problems: expect.arrayContaining([expect.stringMatching(/^config\.json is not valid JSON/)]) });
+    expect(listed.find((e) => e.name === "dino-null")).toMatchObject({ kind: "dinov2", problems: expect.arrayContaining(['config.json holds null; expected an object with "model_type"']) });
+    const unknown = await catalog.unrecognized();
+    expect(unknown.map((u) => u.name).sort()).toEqual(["an-array", "mystery", "wrong-type"]);
+    expect(unknown.find((u) => u.name === "wrong-type")!.problems).toEqual(['config.json "model_type" is a number; expected a string such as "owlv2"']);
+    await expect(catalog.find("sdxl", "other")).rejects.toThrow(/folders that could not be read: .*mystery \(config\.json is not valid JSON/);
+    expect(listed.find((e) => e.name === "embed-escape")!.problems).toEqual([expect.stringMatching(/^mudi-embedder\.json is invalid: .*model must name a file inside the folder/)]);
+    expect(listed.find((e) => e.name === "embed-link")!.problems).toEqual([expect.stringMatching(/^mudi-embedder\.json: model .*resolves outside its folder/)]);
+    await expect(catalog.find("owlv2", "owlv2-truncated")).rejects.toThrow(/^owlv2 model "owlv2-truncated" cannot be used: config\.json is not valid JSON/);
+  });
+
+  it("/api/nodes and /api/models keep answering, name the folder and show no absolute paths", async () => {
+    const srv = await startTestServer({ modelRoots: [bad] });
+    try {
+      expect((await fetch(`${srv.url}/api/nodes`)).status).toBe(200);
+      const res = await fetch(`${srv.url}/api/models`);
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      expect(text).not.toContain(bad);
+      const body = JSON.parse(text);
+      expect(body.unrecognized).toContainEqual({ name: "mystery", path: `${basename(bad)}/mystery`, problems: [expect.stringMatching(/^config\.json is not valid JSON/)] });
+      expect(body.models.find((m: ModelEntry) => m.name === "sdxl-good").files.unet).toBe(`${basename(bad)}/sdxl-good/unet/model.onnx`);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it("`mudi models` lists them as BROKEN with the reason", async () => {
+    const lines: string[] = [];
+    const log = vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => void lines.push(a.join(" ")));
+    const previous = process.env.MUDI_MODELS;
+    process.env.MUDI_MODELS = bad;
+    try {
+      expect(await modelsCommand([])).toBe(0);
+    } finally {
+      if (previous === undefined) delete process.env.MUDI_MODELS;
+      else process.env.MUDI_MODELS = previous;
+      log.mockRestore();
+    }
+    const text = lines.join("\n");
+    expect(text).toMatch(/^\? +mystery +BROKEN .*\n +- config\.json is not valid JSON/m);
+    expect(text).toMatch(/^owlv2 +owlv2-truncated +BROKEN/m);
   });
 });
 

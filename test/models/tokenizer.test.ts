@@ -2,7 +2,7 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { clipTokenizerJson, loadClipTokenizer } from "../../lib/tokenizer.js";
+import { clipClean, clipTokenizerJson, loadClipTokenizer } from "../../lib/tokenizer.js";
 import { ensureTinyModels, type TinyModels } from "../helpers/tiny.js";
 
 let tiny: TinyModels;
@@ -61,6 +61,26 @@ describe("CLIP tokenizer from vocab.json + merges.txt", () => {
     const { ids, attentionMask } = fromJson.encodeWithMask("red dog");
     expect(Array.from(ids.slice(0, 5))).toEqual([vocab["<|startoftext|>"], vocab["red</w>"], vocab["dog</w>"], vocab["<|endoftext|>"], 0]);
     expect(Array.from(attentionMask)).toEqual([1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  });
+
+  // CLIP's basic_clean + whitespace_clean (openai/CLIP simple_tokenizer.py): ftfy.fix_text,
+  // html.unescape(html.unescape(text)), strip, then whitespace runs to one space. Python's
+  // html.unescape decodes named, numeric and hex references: "&amp;" -> "&", "&lt;" -> "<",
+  // "&#39;" -> "'", "&#x26;" -> "&", "&eacute;" -> "é", twice.
+  it("cleans text as CLIP does: HTML entities unescaped twice, whitespace collapsed and stripped", () => {
+    expect(clipClean("x&amp;y")).toBe("x&y");
+    expect(clipClean("&amp;amp;")).toBe("&");
+    expect(clipClean("&amp;amp;amp;")).toBe("&amp;"); // twice, not until stable
+    expect(clipClean("&lt;3 it&#39;s caf&eacute; &#x26; more")).toBe("<3 it's café & more");
+    expect(clipClean("  a\n\tphoto \u00a0 of  ")).toBe("a photo of");
+  });
+
+  it('tokenizes "x&amp;y" like "x&y" and "&amp;amp;" like "&"', async () => {
+    const t1 = await loadClipTokenizer(join(tiny.sdxl, "tokenizer"));
+    expect(t1.tokens("x&amp;y")).toEqual(t1.tokens("x&y"));
+    expect(t1.tokens("x&y")).not.toContain("amp");
+    expect(Array.from(t1.encode("&amp;amp;"))).toEqual(Array.from(t1.encode("&")));
+    expect(Array.from(t1.encode("a &lt;corgi&gt;"))).toEqual(Array.from(t1.encode("a <corgi>")));
   });
 
   it("names the folder and the expected files when they are missing", async () => {

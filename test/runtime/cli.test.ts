@@ -136,3 +136,26 @@ describe("mudi serve", () => {
     expect(bad.stderr).toContain('--port must be a whole number from 0 to 65535, got "http"');
   });
 });
+
+describe("a fresh clone (no models/tiny yet)", () => {
+  it("`mudi run` builds the tiny set on demand when the graph names it, and only then", async () => {
+    const { ensureTinyFor } = await import("../../server/cli/run-command.js");
+    const { parseGraphDocument } = await import("../../contract/graph/schema.js");
+    const root = path.join(dir, "fresh", "tiny");
+    const generate = parseGraphDocument(JSON.parse(await readFile(path.join(REPO_ROOT, "graphs", "mudi-generate.json"), "utf8")));
+    const plain = parseGraphDocument({ format: "mudi-graph", version: 1, nodes: { l: { type: "mudi.LoadImage", widgets: { image: "x.png" } } } });
+    expect(await ensureTinyFor(plain, root)).toEqual({ built: false });
+    await expect(readFile(path.join(root, "recipe.json"))).rejects.toThrow(/ENOENT/);
+    const t0 = performance.now();
+    expect(await ensureTinyFor(generate, root)).toEqual({ built: true, root });
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    expect(JSON.parse(await readFile(path.join(root, "recipe.json"), "utf8")).folders).toContain("sdxl");
+    expect(await ensureTinyFor(generate, root)).toEqual({ built: false, root });
+  });
+
+  it("a missing tiny model names the command that builds it", async () => {
+    const { createModelCatalog } = await import("../../server/models/catalog.js");
+    const empty = await mkdtemp(path.join(dir, "models-"));
+    await expect(createModelCatalog([empty]).find("sdxl", "tiny")).rejects.toThrow(/no sdxl model named "tiny" .*none found; the tiny set is not built: run "mudi models tiny"/);
+  });
+});

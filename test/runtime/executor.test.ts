@@ -131,12 +131,19 @@ describe("cancellation", () => {
     expect(runtime.queue.cancel(runId)).toBe(false); // already over
   });
 
-  it("a node that ignores its signal cannot hold the queue: the run ends as cancelled after the grace time", async () => {
-    const { runId, done } = startRun(runtime, graph({ stuck: { type: "test.Stubborn", widgets: { ms: 600_000 } } }));
-    await nodeReaches(runtime, runId, "stuck", "running");
-    runtime.queue.cancel(runId);
+  it("a run is reported cancelled only once its node has stopped, and nothing changes it afterwards", async () => {
+    const { runId, done } = startRun(runtime, graph({ late: { type: "test.Lingering", widgets: { ms: 1500 } } }));
+    await nodeReaches(runtime, runId, "late", "running");
+    expect(runtime.queue.cancel(runId)).toBe(true);
     const t = await done;
     expect(t.finished.status).toBe("cancelled");
+    // the node's last write happened before the run was reported over (the grace time is shorter than its 1.5 s)
+    await expect(access(path.join(dataDir, "inputs", `${runId}.lingered`))).resolves.toBeUndefined();
+    const types = t.events.map((e) => e.type);
+    expect(types.indexOf("progress")).toBeLessThan(types.indexOf("cancelled"));
+    const record = JSON.stringify(runtime.queue.get(runId));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(JSON.stringify(runtime.queue.get(runId))).toBe(record);
     const next = await runGraph(runtime, graph({ n: { type: "test.Number", widgets: { value: 9 } }, show: { type: "test.Show", inputs: { value: ["n", "value"] } } }));
     expect(next.finished.status).toBe("success");
   });

@@ -88,12 +88,12 @@ describe("LoadImage -> PreviewImage + SaveImage (graphs/image-basics.json)", () 
   it("LoadImage names the missing, unreadable or out-of-folder file and its widget", async () => {
     const run = (image: string) => runGraph(runtime, { format: "mudi-graph", version: 1, nodes: { load: { type: "mudi.LoadImage", widgets: { image } }, p: { type: "mudi.PreviewImage", inputs: { images: ["load", "image"] } } } });
     const t = await run("nope.png");
-    expect(t.events.find((e) => e.type === "error")).toMatchObject({ nodeId: "load", input: "image", message: expect.stringContaining('"nope.png" is not in the inputs folder') });
+    expect(t.events.find((e) => e.type === "error")).toMatchObject({ nodeId: "load", widget: "image", message: expect.stringContaining('"nope.png" is not in the inputs folder') });
     const t2 = await run("../outputs/image-basics.png");
-    expect(t2.events.find((e) => e.type === "error")).toMatchObject({ nodeId: "load", input: "image", message: expect.stringContaining('"../outputs/image-basics.png" contains ".."') });
+    expect(t2.events.find((e) => e.type === "error")).toMatchObject({ nodeId: "load", widget: "image", message: expect.stringContaining('"../outputs/image-basics.png" contains ".."') });
     await writeFile(path.join(dataDir, "inputs", "not-an-image.png"), "just text");
     const t3 = await run("not-an-image.png");
-    expect(t3.events.find((e) => e.type === "error")).toMatchObject({ nodeId: "load", input: "image", message: expect.stringContaining('image file "not-an-image.png" is not a readable image') });
+    expect(t3.events.find((e) => e.type === "error")).toMatchObject({ nodeId: "load", widget: "image", message: expect.stringContaining('image file "not-an-image.png" is not a readable image') });
     expect(t3.finished.status).toBe("error");
   });
 });

@@ -95,6 +95,29 @@ export const StubbornNode = defineNode({
   },
 });
 
+/**
+ * Ignores cancellation for `ms`, then does what a training node does at the end of a step:
+ * reports progress and writes a file (inputs/<runId>.lingered) - the part that must not land
+ * after the run was reported cancelled.
+ */
+export const LingeringNode = defineNode({
+  id: "test.Lingering",
+  title: "Lingering",
+  category: "test",
+  description: "Stops late, then writes",
+  inputs: {},
+  outputs: {},
+  widgets: z.object({ ms: z.number().min(0).max(10_000).default(1500) }),
+  output: true,
+  async run(_i, w, ctx) {
+    await sleep(w.ms);
+    ctx.progress(1, 1);
+    await writeFile(ctx.inputPath(`${ctx.runId}.lingered`), "late");
+    checkAborted(ctx.signal);
+    return {};
+  },
+});
+
 /** Uses its scratch dir, logs, and shows a live display before its final one. */
 export const WorkerNode = defineNode({
   id: "test.Worker",
@@ -166,7 +189,7 @@ export const PreviewNode = defineNode({
   },
 });
 
-export const testNodes: AnyNodeDefinition[] = [NumberNode, AddNode, ShowNode, TextNode, SlowNode, StubbornNode, WorkerNode, FailNode, VolatileNode, PreviewNode];
+export const testNodes: AnyNodeDefinition[] = [NumberNode, AddNode, ShowNode, TextNode, SlowNode, StubbornNode, LingeringNode, WorkerNode, FailNode, VolatileNode, PreviewNode];
 
 /** A graph document from a compact node table. */
 export function graph(nodes: Record<string, { type: string; widgets?: Record<string, unknown>; inputs?: Record<string, [string, string]> }>) {

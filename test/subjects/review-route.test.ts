@@ -1,8 +1,9 @@
 // The mask review routes on a real Express server (ephemeral port) with real tiny SAM sessions:
 // read the manifest AutoMask wrote, segment one photo from a new box, accept it, and find the
-// correction next to the subject where LoadSubject picks it up.
+// correction in the data folder (never beside the photo) where LoadSubject picks it up first.
 import express from "express";
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -11,8 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeMask } from "../../lib/image/codec.js";
 import { writeReview } from "../../nodes/subjects/review-write.js";
 import { readSubjectFolder } from "../../nodes/subjects/subject-folder.js";
+import { LoadSubject } from "../../nodes/subjects/load-subject.node.js";
 import { DataDirs } from "../../server/files/data-dirs.js";
-import { createSessionProvider } from "../../server/models/sessions.js";
+import { createSessionProvider, type ManagedSessionProvider } from "../../server/models/sessions.js";
+import { startTestServer } from "../helpers/server.js";
 import { subjectsRouter } from "../../nodes/subjects/review-routes.js";
 import { ensureTinyModels } from "../helpers/tiny.js";
 import { writeSyntheticSubject } from "./synthetic-subjects.js";
@@ -39,7 +42,7 @@ beforeAll(async () => {
   );
   manifest = review.manifest;
   const app = express();
-  app.use("/api/subjects", subjectsRouter({ outputsDir: dirs.outputs, writeOutput: (n, b) => dirs.writeOutput(n, b), sessions }));
+  app.use("/api/subjects", subjectsRouter({ outputsDir: dirs.outputs, inputsDir: dirs.inputs, writeOutput: (n, b) => dirs.writeOutput(n, b), sessions }));
   server = app.listen(0, "127.0.0.1");
   await new Promise((r) => server.once("listening", r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/subjects`;
@@ -67,7 +70,8 @@ describe("mask review routes", () => {
     }
   });
 
-  it("segments from a drawn box, accepts, and saves the correction where LoadSubject reads it first", async () => {
+  it("segments from a drawn box, accepts, and saves the correction in the inputs folder by the photo's hash, where LoadSubject reads it first", async () => {
+    const folderBefore = (await readdir(join(root, "plush"))).sort();
     const seg = await post("/review/segment", { manifest, subject: 0, image: 1, box: { x0: 10, y0: 20, x1: 200, y1: 300 } });
     expect(seg.status).toBe(200);
     const { mask } = await seg.json();
@@ -76,14 +80,22 @@ describe("mask review routes", () => {
     const acc = await post("/review/accept", { manifest, subject: 0, image: 1, mask });
     expect(acc.status).toBe(200);
     const answer = await acc.json();
-    expect(answer.savedTo).toBe(join(root, "plush", "p01.mask.png"));
+    // keyed by the photo's pixels: sha256 of "240x320\n" + RGB bytes of the JPEG as decoded
+    const photo = (await readSubjectFolder(join(root, "plush"), { className: "plush" })).images[1]!;
+    const hash = createHash("sha256").update("240x320\n").update(photo.data).digest("hex");
+    expect(answer.savedTo).toBe(`reviewed-masks/${hash}.png`);
+    expect((await stat(join(dirs.inputs, answer.savedTo))).isFile()).toBe(true);
+    expect((await readdir(join(root, "plush"))).sort()).toEqual(folderBefore); // nothing written beside the photos
     expect(answer.manifest.subjects[0].images[1]).toMatchObject({ status: "corrected", mask, savedTo: answer.savedTo });
     // The manifest on disk was updated too.
     const again = await (await fetch(`${base}/review?manifest=${encodeURIComponent(manifest)}`)).json();
     expect(again.subjects[0].images[1].status).toBe("corrected");
-    // LoadSubject's reader now prefers the correction over mask_p01.png.
-    const subject = await readSubjectFolder(join(root, "plush"), { className: "plush" });
+    // LoadSubject now prefers the correction over mask_p01.png.
+    const ctx = { inputPath: (n: string) => dirs.inputPath(n), display: () => {} } as unknown as Parameters<typeof LoadSubject.run>[2];
+    const { subject } = await LoadSubject.run({}, { folder: join(root, "plush"), uploads: "", token: "", className: "plush", id: "" }, ctx);
     expect(Buffer.from(subject.masks[1]!.data).equals(Buffer.from(candidate.data))).toBe(true);
+    const plain = await readSubjectFolder(join(root, "plush"), { className: "plush" }); // without the review lookup: the folder's own mask
+    expect(Buffer.from(plain.masks[1]!.data).equals(Buffer.from(candidate.data))).toBe(false);
   });
 
   it("refuses names outside the outputs folder, unknown photos and foreign masks", async () => {
@@ -96,5 +108,30 @@ describe("mask review routes", () => {
     const foreign = await post("/review/accept", { manifest, subject: 0, image: 1, mask: photo0 });
     expect(foreign.status).toBe(400);
     expect((await foreign.json()).error).toMatch(/not a candidate for p01\.jpg/);
+  });
+});
+
+describe("the review's SAM in the server", () => {
+  it("runs on sessions of the routes' own, never on the run queue's session manager", async () => {
+    const tiny = await ensureTinyModels();
+    const srv = await startTestServer();
+    try {
+      const subject = await readSubjectFolder(join(root, "plush"), { token: "olis", className: "plush" });
+      const review = await writeReview(
+        { runId: "run2", nodeId: "automask", writeOutput: (n, b) => srv.runtime.dirs.writeOutput(n, b) },
+        { name: "tiny", dir: tiny.sam, device: "cpu", tiny: true },
+        [subject],
+        [{ subject: 0, image: 0, file: "p00.jpg", status: "failed", reason: "2 boxes", hasMask: true }],
+      );
+      const res = await fetch(`${srv.url}/api/subjects/review/segment`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ manifest: review.manifest, subject: 0, image: 0, box: { x0: 10, y0: 20, x1: 200, y1: 300 } }),
+      });
+      expect(res.status).toBe(200);
+      expect((srv.runtime.services.sessions as ManagedSessionProvider).stats().sessions).toEqual([]);
+    } finally {
+      await srv.close();
+    }
   });
 });

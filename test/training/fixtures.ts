@@ -19,7 +19,7 @@ export function discMask(size: number): Mask {
 }
 
 export const trainOptions = (over: Partial<TrainOptions> = {}): TrainOptions => ({
-  steps: 60, rank: 4, alpha: 4, targets: DEFAULT_LORA_TARGETS, batchSize: 1, gradAccumulation: 1, priorWeight: 1,
+  steps: 60, rank: 4, alpha: 4, targets: DEFAULT_LORA_TARGETS, batchSize: 1, gradAccumulation: 1, priorWeight: 1, objective: { kind: "dreambooth" },
   maxGradNorm: 1, seed: 3, checkpointEvery: 0, resume: false, name: "test", augmentation: "none", probability: 0.3,
   resolution: 64, lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-4, ...over,
 });

@@ -1,7 +1,7 @@
 // Every rule in the gradient table against central finite differences (real ORT sessions).
 import { describe, expect, it } from "vitest";
 import { DataType } from "../../lib/onnx/graph.js";
-import { GRAD_RULES } from "../../lib/onnx/grad-rules.js";
+import { GRAD_RULES, type GradRule } from "../../lib/onnx/grad-rules.js";
 import { numel } from "../../lib/tensor.js";
 import { gradCheck, type CheckInput } from "./gradcheck.js";
 
@@ -162,6 +162,45 @@ describe("gradient rules vs central finite differences", () => {
       return { inputs: [f("x", [2, 3, 4]), f("unused", [3])], outputs: [g.op1("Reshape", [g.op1("Mul", ["x", "x"]), target])] };
     });
     expect([...r.analytic.unused!]).toEqual([0, 0, 0]);
+  });
+
+  it("Abs, LeakyRelu, Softplus, Clip (both bounds, max only), Max/Min with broadcasting", async () => {
+    const off = { data: away([2, 5], -1) };
+    await check(["Abs"], (g) => ({ inputs: [f("x", [2, 5], off)], outputs: [g.op1("Abs", ["x"])] }));
+    await check(["LeakyRelu"], (g) => ({ inputs: [f("x", [2, 5], off)], outputs: [g.op1("LeakyRelu", ["x"], { alpha: 0.2 })] }));
+    await check(["Softplus"], (g) => ({ inputs: [f("x", [2, 5])], outputs: [g.op1("Softplus", ["x"])] }));
+    // Values at distance >= 0.02 from the bounds -0.7 and 0.9, so the kink lies outside every difference.
+    const clipData = Array.from({ length: 12 }, (_, i) => -1.5 + 0.27 * i);
+    await check(["Clip"], (g) => ({ inputs: [f("x", [3, 4], { data: clipData })], outputs: [g.op1("Clip", ["x", g.f32("lo", [], [-0.7]), g.f32("hi", [], [0.9])]), g.op1("Clip", ["x", "", g.f32("hi2", [], [0.2])])] }));
+    // Distinct values (no ties within eps), b broadcast along a's rows.
+    const a = Array.from({ length: 12 }, (_, i) => ((i * 5) % 12) / 6 - 1), b = [0.05, -0.45, 0.55, 0.95];
+    for (const op of ["Max", "Min"]) {
+      await check([op], (g) => ({ inputs: [f("a", [3, 4], { data: a }), f("b", [4], { data: b })], outputs: [g.op1(op, ["a", "b"]), g.op1(op, ["a", "b", g.f32(g.fresh("c"), [3, 1], [0.3, -0.2, 0.1])])] }));
+    }
+  });
+
+  it("LogSoftmax over the last and first axis; ReduceMax (axes attribute and input, keepdims both)", async () => {
+    await check(["LogSoftmax"], (g) => ({ inputs: [f("x", [2, 3, 4])], outputs: [g.op1("LogSoftmax", ["x"], { axis: -1 }), g.op1("LogSoftmax", ["x"], { axis: 0 })] }));
+    const distinct = Array.from({ length: 24 }, (_, i) => ((i * 7) % 24) / 8);
+    await check(["ReduceMax"], (g) => ({ inputs: [f("x", [2, 3, 4], { data: distinct })], outputs: [g.op1("ReduceMax", ["x"], { axes: [1], keepdims: 0 }), g.op1("ReduceMax", ["x"], { axes: [0, 2] })] }));
+    await check(["ReduceMax"], (g) => ({ inputs: [f("x", [2, 3, 4], { data: distinct })], outputs: [g.op1("ReduceMax", ["x", g.i64([-1])], { keepdims: 1 })] }), undefined, 18);
+  });
+
+  it("Conv weight gradient with groups (depthwise and 2 groups), stride and padding", async () => {
+    await check(["Conv"], (g) => ({ inputs: [f("x", [2, 4, 5, 5]), f("w", [6, 2, 3, 3]), f("b", [6])], outputs: [g.op1("Conv", ["x", "w", "b"], { group: 2, pads: [1, 1, 1, 1], strides: [2, 2] })] }));
+    await check(["Conv"], (g) => ({ inputs: [f("x", [1, 3, 6, 5]), f("w", [3, 1, 3, 2])], outputs: [g.op1("Conv", ["x", "w"], { group: 3, pads: [1, 0, 1, 1], dilations: [2, 1] })] }));
+  });
+
+  it("the walk refuses a rule that does not return one gradient per input, naming the op and node", async () => {
+    const rules = GRAD_RULES as Record<string, GradRule>;
+    const neg = rules.Neg!;
+    rules.Neg = () => [];
+    try {
+      await expect(gradCheck((g) => ({ inputs: [f("x", [2])], outputs: [g.op1("Neg", ["x"], {}, { name: "the_neg" })] })))
+        .rejects.toThrow("autodiff: the Neg rule returned 0 gradients for node the_neg with 1 inputs (one per input expected)");
+    } finally {
+      rules.Neg = neg;
+    }
   });
 
   it("covers every rule in the table", () => {

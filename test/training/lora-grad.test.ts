@@ -10,7 +10,7 @@ import { decodeModel, encodeModel } from "../../lib/onnx/graph.js";
 import { DEFAULT_LORA_TARGETS, findLoraSites, injectLora, loraKeys, loraShapes } from "../../lib/onnx/lora.js";
 import { createRng } from "../../lib/random.js";
 import { numel } from "../../lib/tensor.js";
-import { appendWeightedMse } from "../../nodes/training/lora-gradients.js";
+import { appendLoraLoss } from "../../nodes/training/lora-gradients.js";
 import { loraGradCommand } from "../../nodes/training/lora-grad-command.js";
 import { withExternalWeights } from "../helpers/external-data.js";
 import { ensureTinyModels } from "../helpers/tiny.js";
@@ -76,7 +76,7 @@ describe("mudi lora-grad on the tiny UNet", () => {
     const ranks = new Map(sites.map((s) => [s.module, init[loraKeys(s.module).a]!.dims[0]!]));
     const alphas = new Map(sites.map((s) => [s.module, init[loraKeys(s.module).alpha]?.data[0]]));
     const { model } = injectLora(unet, targets, (m) => ranks.get(m)!, (m) => alphas.get(m));
-    appendWeightedMse(model, "out_sample");
+    appendLoraLoss(model, "out_sample");
     model.graph!.output = [{ name: "loss" }];
     const session = await ort.InferenceSession.create(encodeModel(model));
     const values: Record<string, Float32Array> = Object.fromEntries(gradKeys.map((k) => [k, Float32Array.from(init[k]!.data)]));

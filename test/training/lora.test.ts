@@ -134,13 +134,14 @@ describe("LoRA key styles", () => {
       [loraKeys(m2).a]: randn([3, 8]), [loraKeys(m2).b]: randn([8, 3]),
     };
     const kohya = toKohyaKeys(peft);
+    // sd-scripts' SGM names: mid_block.attentions.0 = middle_block.1, up_blocks.0.attentions.1 = output_blocks.1.1
     expect(Object.keys(kohya).sort()).toEqual([
-      "lora_unet_mid_block_attentions_0_transformer_blocks_0_attn1_to_k.alpha",
-      "lora_unet_mid_block_attentions_0_transformer_blocks_0_attn1_to_k.lora_down.weight",
-      "lora_unet_mid_block_attentions_0_transformer_blocks_0_attn1_to_k.lora_up.weight",
-      "lora_unet_up_blocks_0_attentions_1_transformer_blocks_0_attn2_to_out_0.alpha",
-      "lora_unet_up_blocks_0_attentions_1_transformer_blocks_0_attn2_to_out_0.lora_down.weight",
-      "lora_unet_up_blocks_0_attentions_1_transformer_blocks_0_attn2_to_out_0.lora_up.weight",
+      "lora_unet_middle_block_1_transformer_blocks_0_attn1_to_k.alpha",
+      "lora_unet_middle_block_1_transformer_blocks_0_attn1_to_k.lora_down.weight",
+      "lora_unet_middle_block_1_transformer_blocks_0_attn1_to_k.lora_up.weight",
+      "lora_unet_output_blocks_1_1_transformer_blocks_0_attn2_to_out_0.alpha",
+      "lora_unet_output_blocks_1_1_transformer_blocks_0_attn2_to_out_0.lora_down.weight",
+      "lora_unet_output_blocks_1_1_transformer_blocks_0_attn2_to_out_0.lora_up.weight",
     ]);
     const back = toPeftKeys({ ...kohya, "lora_te1_text_model_encoder_layers_0_mlp_fc1.alpha": tensor([], Float32Array.of(1)) });
     expect(back.style).toBe("kohya");

@@ -8,9 +8,9 @@ import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { SessionProvider } from "../../contract/node.js";
 import { createRng } from "../../lib/random.js";
-import { adamwStep, clipGradNorm, createAdamWState } from "../../nodes/training/adamw.js";
-import { decodeCheckpoint, fileCheckpointStore } from "../../nodes/training/checkpoint.js";
-import { sampleExample, type Example } from "../../nodes/training/data.js";
+import { adamwStep, clipGradNorm, createAdamWState } from "../../lib/train/adamw.js";
+import { decodeCheckpoint, fileCheckpointStore } from "../../lib/train/checkpoint.js";
+import { sampleExamples, type Example } from "../../nodes/training/data.js";
 import { trainLora, type StepReport } from "../../nodes/training/trainer.js";
 import type { Subject } from "../../contract/values.js";
 import { testSessions, tinyPipeline } from "../generation/helpers.js";
@@ -58,9 +58,9 @@ describe("AdamW and gradient clipping", () => {
 describe("data pipeline", () => {
   const draw = async (kind: Example["kind"], augmentation: "none" | "segmix" | "cutmix", probability: number, n: number) => {
     const rng = createRng(4);
-    const out: Example[] = [];
-    for (let i = 0; i < n; i++) out.push(await sampleExample(kind, subjects, priors, { augmentation, probability, resolution: 64 }, rng));
-    return out;
+    // A step's examples: n instances, then (for the prior kind) the n priors that follow them.
+    const out: Example[] = await sampleExamples(subjects, priors, { augmentation, probability, resolution: 64 }, rng, n, kind === "prior");
+    return kind === "prior" ? out.slice(n) : out;
   };
 
   it("Seg-Mix replaces about p of the instance examples with captioned collages", async () => {
@@ -167,7 +167,7 @@ describe("checkpoints", () => {
     });
     expect(cut.cancelled).toBe(true);
     expect(cut.step).toBe(3);
-    const layout = Object.entries(full.lora.tensors).filter(([k]) => !k.endsWith(".alpha")).map(([key, t]) => ({ key, dims: t.dims }));
+    const layout = Object.entries(full.lora.tensors).filter(([k]) => !k.endsWith(".alpha")).map(([name, t]) => ({ name, dims: t.dims }));
     const saved = decodeCheckpoint((await store.load())!, layout);
     expect(saved.state.step).toBe(3);
     expect(saved.losses).toEqual([...cut.losses]);

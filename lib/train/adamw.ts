@@ -1,5 +1,7 @@
 // AdamW (Loshchilov & Hutter 2019) as torch.optim.AdamW computes it, plus global-norm gradient
 // clipping as torch.nn.utils.clip_grad_norm_. Runs outside the ONNX session on plain arrays.
+// Usage: const state = createAdamWState(params); each step clipGradNorm(grads, 1);
+// adamwStep(params, grads, state, { ...ADAMW_DEFAULTS, lr }). runTraining (loop.ts) does this.
 
 export interface AdamWConfig {
   readonly lr: number;
