@@ -11,6 +11,7 @@ const USAGE = `usage: mudi <command> [options]
                                  run a graph headless; JSON summary on stdout, exit 2 if invalid
   models ...                     list models; "models tiny [--if-missing]" builds the tiny set
   lora-grad ...                  LoRA gradients of a UNet (see mudi lora-grad --help)
+  world list|export|sheet ...    the procedural toy world: identities, LoadSubject folders, contact sheets
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -24,6 +25,8 @@ async function main(argv: string[]): Promise<number> {
       return runCommand(rest);
     case "models":
       return (await import("./models/cli-models.js")).modelsCommand(rest);
+    case "world":
+      return (await import("../models/world/cli.js")).worldCommand(rest);
     case "lora-grad":
       return (await import("./runtime.js")).familyCommand("lora-grad")(rest);
     case undefined:
