@@ -15,7 +15,7 @@ import type { Identity } from "../../world/identity.js";
 import { composeScene, identityPhoto } from "../../world/scenes.js";
 import { mixSeed } from "../../world/seeds.js";
 import { buildToyDinov2, DINO_MEAN, DINO_STD, TOY_DINOV2 } from "./dinov2.js";
-import { fitModel, type FitConfig, type FitDeps, type FitResult } from "./fit.js";
+import { fitModel, type FitConfig, type FitDeps, type FitResult } from "../fit.js";
 import { normalizedBatch } from "./images.js";
 import { stepRng } from "./world-data.js";
 

@@ -13,7 +13,7 @@ import { bakeParams } from "../../../lib/onnx/params.js";
 import type { onnx } from "../../../lib/onnx/graph.js";
 import type { ClipTokenizer } from "../../../lib/tokenizer.js";
 import { CLASS_NAMES, classNoun } from "../../world/identity.js";
-import { fitModel, type FitConfig, type FitDeps, type FitResult } from "./fit.js";
+import { fitModel, type FitConfig, type FitDeps, type FitResult } from "../fit.js";
 import { normalizedBatch, initializersUnder } from "./images.js";
 import { buildToyOwlv2, OWL_CLIP_MEAN, OWL_CLIP_STD, OWL_RAW_LOGITS, OWL_TEXT_SCOPE, TOY_OWLV2 } from "./owlv2.js";
 import { classIndex, drawSamples, stepRng, type Sample } from "./world-data.js";

@@ -8,7 +8,7 @@ import { bceWithLogitsLoss } from "../../../lib/onnx/losses.js";
 import { bakeParams } from "../../../lib/onnx/params.js";
 import type { onnx } from "../../../lib/onnx/graph.js";
 import type { Rng } from "../../../lib/random.js";
-import { fitModel, type FitConfig, type FitDeps, type FitResult } from "./fit.js";
+import { fitModel, type FitConfig, type FitDeps, type FitResult } from "../fit.js";
 import { normalizedBatch } from "./images.js";
 import { buildToySamDecoder, buildToySamEncoder, buildToySamJoint, SAM_MEAN, SAM_STD, TOY_SAM } from "./sam.js";
 import { drawSamples, stepRng, type Sample } from "./world-data.js";
