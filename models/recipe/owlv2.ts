@@ -59,12 +59,30 @@ function buildOwlv2(vocabSize: number): Net {
   const scale = net.op("class_head", "Add", [net.op("class_head", "Elu", [net.linear("class_head/logit_scale", feats, D, 1)], { alpha: 1.0 }), net.scalar(1)]);
   // Spread and lowered so that, like a real detector, only some patches clear the usual thresholds.
   const raw = net.op("class_head", "Sub", [net.op("class_head", "Mul", [net.op("class_head", "Mul", [net.op("class_head", "Add", [sim, shift]), scale]), net.scalar(2.5)]), net.scalar(2)]);
-  // Padding queries (all-zero input_ids rows) never match, as in transformers.
+  maskedLogits(net, ids, batch, raw);
+  // Box head: each patch's box starts at its own cell, cell-sized.
+  boxHead(net, feats, g, D, 1);
+
+  net.output("logits", "float32", ["batch_size", "num_boxes", "num_queries"]);
+  net.output("pred_boxes", "float32", ["batch_size", "num_boxes", 4]);
+  net.output("text_embeds", "float32", ["batch_size", "num_queries", P]);
+  net.output("image_embeds", "float32", ["batch_size", g, g, D]);
+  return net;
+}
+
+/** The `logits` output: padding queries (all-zero input_ids rows) never match, as in transformers. */
+export function maskedLogits(net: Net, ids: string, batch: string, logits: string): void {
   const firstIds = net.op("class_head", "Gather", [ids, net.i64([0], [])], { axis: 1 });
   const queryMask = net.op("class_head", "Reshape", [net.op("class_head", "Greater", [firstIds, net.i64([0], [])]), net.op("", "Concat", [batch, net.i64([1, -1])], { axis: 0 })]);
-  net.op("class_head", "Where", [queryMask, raw, net.scalar(-1e6)], {}, "logits");
+  net.op("class_head", "Where", [queryMask, logits, net.scalar(-1e6)], {}, "logits");
+}
 
-  // Box head: an MLP offset from each patch's own box (center of the cell, cell-sized), sigmoid.
+/**
+ * The `pred_boxes` output: an MLP offset, through a sigmoid, from each patch's own box (centred on
+ * its cell of the g x g grid, `cells` cells wide and high).
+ */
+export function boxHead(net: Net, feats: string, g: number, D: number, cells: number): void {
+  const N = g * g;
   const bias = new Float32Array(N * 4);
   const logit = (p: number) => Math.log(p / (1 - p));
   for (let i = 0; i < g; i++) {
@@ -72,20 +90,14 @@ function buildOwlv2(vocabSize: number): Net {
       const k = (i * g + j) * 4;
       bias[k] = logit((j + 0.5) / g);
       bias[k + 1] = logit((i + 0.5) / g);
-      bias[k + 2] = logit(1 / g);
-      bias[k + 3] = logit(1 / g);
+      bias[k + 2] = logit(cells / g);
+      bias[k + 3] = logit(cells / g);
     }
   }
   let b = net.gelu("box_head/dense0", net.linear("box_head/dense0", feats, D, D));
   b = net.gelu("box_head/dense1", net.linear("box_head/dense1", b, D, D));
   b = net.linear("box_head/dense2", b, D, 4, { gain: 0.3 });
   net.op("box_head", "Sigmoid", [net.op("box_head", "Add", [b, net.f32("box_bias", [N, 4], bias)])], {}, "pred_boxes");
-
-  net.output("logits", "float32", ["batch_size", "num_boxes", "num_queries"]);
-  net.output("pred_boxes", "float32", ["batch_size", "num_boxes", 4]);
-  net.output("text_embeds", "float32", ["batch_size", "num_queries", P]);
-  net.output("image_embeds", "float32", ["batch_size", g, g, D]);
-  return net;
 }
 
 export function tinyOwlv2Files(): FolderFiles {

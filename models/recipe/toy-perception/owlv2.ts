@@ -12,6 +12,7 @@ import { textTower } from "../clip-text.js";
 import { buildClipVocab } from "../clip-vocab.js";
 import { jsonBytes, type FolderFiles } from "../files.js";
 import { Net } from "../net.js";
+import { boxHead, maskedLogits } from "../owlv2.js";
 import { prenormLayer } from "../vit.js";
 import { encodeModel, type onnx } from "../../../lib/onnx/graph.js";
 import { clipTokenizerJson } from "../../../lib/tokenizer.js";
@@ -77,27 +78,9 @@ export function buildToyOwlv2(opts: { peaks: boolean }): Net {
     const kept = net.op(pk, "Where", [net.op(pk, "Equal", [planes, pooled]), planes, net.op(pk, "Sub", [planes, net.scalar(1e4)])]);
     logits = net.op(pk, "Transpose", [net.op(pk, "Reshape", [kept, net.op(pk, "Concat", [batch, net.i64([-1, N])], { axis: 0 })])], { perm: [0, 2, 1] });
   }
-  // Padding queries (all-zero input_ids rows) never match, as in transformers.
-  const firstIds = net.op("class_head", "Gather", [ids, net.i64([0], [])], { axis: 1 });
-  const queryMask = net.op("class_head", "Reshape", [net.op("class_head", "Greater", [firstIds, net.i64([0], [])]), net.op("", "Concat", [batch, net.i64([1, -1])], { axis: 0 })]);
-  net.op("class_head", "Where", [queryMask, logits, net.scalar(-1e6)], {}, "logits");
-
-  // Box head: an MLP offset from each cell's own box (centre of the cell, cell-sized), sigmoid.
-  const bias = new Float32Array(N * 4);
-  const logit = (p: number) => Math.log(p / (1 - p));
-  for (let i = 0; i < g; i++) {
-    for (let j = 0; j < g; j++) {
-      const k = (i * g + j) * 4;
-      bias[k] = logit((j + 0.5) / g);
-      bias[k + 1] = logit((i + 0.5) / g);
-      bias[k + 2] = logit(3 / g);
-      bias[k + 3] = logit(3 / g);
-    }
-  }
-  let b = net.gelu("box_head/dense0", net.linear("box_head/dense0", feats, D, D));
-  b = net.gelu("box_head/dense1", net.linear("box_head/dense1", b, D, D));
-  b = net.linear("box_head/dense2", b, D, 4, { gain: 0.3 });
-  net.op("box_head", "Sigmoid", [net.op("box_head", "Add", [b, net.f32("box_bias", [N, 4], bias)])], {}, "pred_boxes");
+  maskedLogits(net, ids, batch, logits);
+  // Box head: each cell's box starts three cells wide, about a creature's size in this world.
+  boxHead(net, feats, g, D, 3);
 
   net.output("logits", "float32", ["batch_size", "num_boxes", "num_queries"]);
   net.output("pred_boxes", "float32", ["batch_size", "num_boxes", 4]);
