@@ -2,10 +2,10 @@
 // uploads. No answer may be a 5xx, every 4xx must say what was wrong (which node, field or
 // file), and the server must still answer afterwards. Same seed, same cases: a failure is
 // reproduced by running this file again.
-import { crc32, deflateSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodePng } from "../../lib/image/codec.js";
 import { createRng, type Rng } from "../../lib/random.js";
+import { rawPng } from "../helpers/raw-png.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { testNodes } from "./test-nodes.js";
 
@@ -116,22 +116,9 @@ function mutatedGraph(rng: Rng): unknown {
   return doc;
 }
 
-/** A PNG whose header claims width x height (the data is a few bytes of zeros). */
+/** A PNG whose header claims width x height (8-bit RGB; the data is a few bytes of zeros). */
 function claimedPng(width: number, height: number): Uint8Array {
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const td = Buffer.concat([Buffer.from(type, "latin1"), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(td));
-    return Buffer.concat([len, td, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width >>> 0, 0);
-  ihdr.writeUInt32BE(height >>> 0, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 2;
-  return new Uint8Array(Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(Buffer.alloc(64))), chunk("IEND", Buffer.alloc(0))]));
+  return new Uint8Array(rawPng(width, height, 8, 2, Buffer.alloc(64)));
 }
 
 async function hostileUpload(rng: Rng, good: Uint8Array): Promise<{ body: Uint8Array; name: string; contentType: string }> {

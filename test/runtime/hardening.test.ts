@@ -5,12 +5,12 @@ import { spawnSync } from "node:child_process";
 import { mkdir, mkdtemp, readdir, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { crc32, deflateSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { fileCheckpointStore } from "../../lib/train/checkpoint.js";
 import { DataDirs } from "../../server/files/data-dirs.js";
 import { createRuntime } from "../../server/runtime.js";
+import { rawPng } from "../helpers/raw-png.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { graph, testNodes } from "./test-nodes.js";
 
@@ -165,23 +165,9 @@ describe("graph documents", () => {
   });
 });
 
-/** A valid PNG header for a 1-bit grey image of width x 1: a few KB that decode to `width` pixels. */
+/** A valid 1-bit grey PNG of width x 1: a few KB that decode to `width` pixels. */
 function widePng(width: number): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const td = Buffer.concat([Buffer.from(type, "latin1"), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(td));
-    return Buffer.concat([len, td, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(1, 4);
-  ihdr[8] = 1; // bit depth
-  ihdr[9] = 0; // greyscale
-  const row = Buffer.alloc(1 + Math.ceil(width / 8)); // filter byte + packed bits
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(row, { level: 9 })), chunk("IEND", Buffer.alloc(0))]);
+  return rawPng(width, 1, 1, 0, Buffer.alloc(1 + Math.ceil(width / 8))); // filter byte + packed bits
 }
 
 describe("hostile images", () => {
