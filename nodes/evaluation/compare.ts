@@ -1,7 +1,7 @@
 // One image through D&C: detect, crop each box onto a white square, embed, compare with the
 // subjects' reference embeddings, score. Detector and embedder come in as functions so the node
 // passes ONNX-backed ones and tests pass hand-made ones.
-import { cropToWhiteSquare } from "./crops.js";
+import { cropToWhiteSquare } from "../../lib/image/crops.js";
 import { boxReferenceSimilarities, referenceMatrix, scoreImage, parseVariant, type DncResult, type DncVariant } from "./dnc.js";
 import type { Box, RgbImage } from "../../contract/values.js";
 

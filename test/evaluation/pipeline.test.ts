@@ -2,7 +2,7 @@
 // (white-square crops), how references are averaged, which identity each box gets, and that the
 // annotated image outlines each box in its identity's colour. Expected numbers worked by hand.
 import { describe, expect, it } from "vitest";
-import { cropToWhiteSquare, pixelRect } from "../../nodes/evaluation/crops.js";
+import { cropToWhiteSquare, pixelRect } from "../../lib/image/crops.js";
 import { compareImage, embedReferences, type DncModels } from "../../nodes/evaluation/compare.js";
 import { annotateImage, boxAnnotations, SUBJECT_COLORS } from "../../nodes/evaluation/annotate.js";
 import type { Box, RgbImage } from "../../contract/values.js";

@@ -13,7 +13,7 @@
 import type { SessionProvider } from "../../contract/node.js";
 import type { ModelRef, RgbImage } from "../../contract/values.js";
 import { iou, growBox } from "../../lib/geometry.js";
-import { cropToWhiteSquare } from "../../nodes/evaluation/crops.js";
+import { cropToWhiteSquare } from "../../lib/image/crops.js";
 import { openEmbedder } from "../../nodes/evaluation/embed.js";
 import { detectWithModel } from "../../nodes/subjects/owlv2.js";
 import { loadSam, segment } from "../../nodes/subjects/sam.js";

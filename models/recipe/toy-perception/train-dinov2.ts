@@ -6,6 +6,7 @@
 // detections), both resized to the 64x64 input.
 import * as ort from "onnxruntime-node";
 import type { RgbImage } from "../../../contract/values.js";
+import { cropToWhiteSquare } from "../../../lib/image/crops.js";
 import { resizeImage } from "../../../lib/image/codec.js";
 import { infoNceLoss } from "../../../lib/onnx/losses.js";
 import { bakeParams } from "../../../lib/onnx/params.js";
@@ -30,17 +31,6 @@ export interface DinoTrainConfig extends FitConfig {
 
 export const DINO_TRAIN: DinoTrainConfig = { steps: 600, identities: 32, photosPerIdentity: 8, cropsPerIdentity: 24, temperature: 0.1, lr: 2e-3, warmup: 30, checkpointEvery: 50, seed: 16 };
 
-/** The box's pixels centred on a white square of side max(w, h) (D&C's crop_and_pad_image). */
-export function whiteSquareCrop(image: RgbImage, box: { x0: number; y0: number; x1: number; y1: number }): RgbImage {
-  const x0 = Math.max(0, Math.round(box.x0)), y0 = Math.max(0, Math.round(box.y0));
-  const x1 = Math.min(image.width, Math.max(x0 + 1, Math.round(box.x1))), y1 = Math.min(image.height, Math.max(y0 + 1, Math.round(box.y1)));
-  const w = x1 - x0, h = y1 - y0, side = Math.max(w, h);
-  const ox = Math.floor((side - w) / 2), oy = Math.floor((side - h) / 2);
-  const data = new Uint8Array(side * side * 3).fill(255);
-  for (let y = 0; y < h; y++) data.set(image.data.subarray(((y0 + y) * image.width + x0) * 3, ((y0 + y) * image.width + x1) * 3), ((oy + y) * side + ox) * 3);
-  return { width: side, height: side, data };
-}
-
 /** Every identity's views at the model's input size: reference photos first, then scene crops. */
 export async function identityViews(ids: readonly Identity[], others: readonly Identity[], cfg: Pick<DinoTrainConfig, "photosPerIdentity" | "cropsPerIdentity" | "seed">, onProgress?: (done: number, total: number) => void): Promise<RgbImage[][]> {
   const S = TOY_DINOV2.cropSize;
@@ -59,7 +49,7 @@ export async function identityViews(ids: readonly Identity[], others: readonly I
       }
       const scene = composeScene(rng, company, company.map(() => "class"), 128);
       const me = scene.subjects.find((s) => s.identity === id)!;
-      views.push(await resizeImage(whiteSquareCrop(scene.image, me.box), S, S, "cubic"));
+      views.push(await resizeImage(cropToWhiteSquare(scene.image, me.box), S, S, "cubic"));
     }
     out.push(views);
     onProgress?.(i + 1, ids.length);
