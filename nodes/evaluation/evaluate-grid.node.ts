@@ -120,6 +120,7 @@ export const EvaluateGrid = defineNode({
         std: m.std === null ? null : Number(m.std.toFixed(4)),
         min: Number(m.min.toFixed(4)),
         max: Number(m.max.toFixed(4)),
+        missing: Number(m.missing.toFixed(4)),
       })),
     });
     if (outcome.error !== undefined) throw outcome.error;

@@ -33,6 +33,8 @@ export interface MethodSummary {
   std: number | null;
   min: number;
   max: number;
+  /** Share of images where the detector found fewer boxes than subjects (a subject missing or merged). */
+  missing: number;
 }
 
 export interface EvaluationReport {
@@ -52,14 +54,15 @@ export interface EvaluationReport {
   images: ReportImage[];
 }
 
-export function summarize(methods: readonly string[], images: readonly ReportImage[]): MethodSummary[] {
+export function summarize(methods: readonly string[], subjects: number, images: readonly ReportImage[]): MethodSummary[] {
   return methods.flatMap((method) => {
     const scores = images.filter((i) => i.method === method).map((i) => i.score);
     if (scores.length === 0) return [];
     const n = scores.length;
     const mean = scores.reduce((a, b) => a + b, 0) / n;
     const std = n < 2 ? null : Math.sqrt(scores.reduce((a, s) => a + (s - mean) ** 2, 0) / (n - 1));
-    return [{ method, n, mean, std, min: Math.min(...scores), max: Math.max(...scores) }];
+    const missing = images.filter((i) => i.method === method && i.boxes < subjects).length / n;
+    return [{ method, n, mean, std, min: Math.min(...scores), max: Math.max(...scores), missing }];
   });
 }
 
@@ -74,7 +77,7 @@ export function buildReport(
     ...grid,
     complete: images.length === expected,
     expected,
-    summary: summarize(grid.methods, images),
+    summary: summarize(grid.methods, grid.subjects.length, images),
     images: [...images],
   };
 }
@@ -134,7 +137,7 @@ export function reportHtml(report: EvaluationReport, thumbnail: (image: ReportIm
   const cells = gridCells(report);
 
   const summaryRows = report.summary
-    .map((m) => `<tr><th scope="row">${escapeMarkup(m.method)}</th><td>${m.n}</td><td>${fmt(m.mean)}</td><td>${fmt(m.std)}</td><td>${fmt(m.min)}</td><td>${fmt(m.max)}</td></tr>`)
+    .map((m) => `<tr><th scope="row">${escapeMarkup(m.method)}</th><td>${m.n}</td><td>${fmt(m.mean)}</td><td>${fmt(m.std)}</td><td>${fmt(m.min)}</td><td>${fmt(m.max)}</td><td>${(100 * m.missing).toFixed(0)}%</td></tr>`)
     .join("\n");
   const gridHead = columns
     .map((c) => `<th scope="col" title="${escapeMarkup(report.prompts[c.promptIndex]!)}">prompt ${c.promptIndex + 1}<br>seed ${c.seed}</th>`)
@@ -176,7 +179,7 @@ figure.shot img { width: 128px; height: 128px; object-fit: cover; display: block
 <ol id="prompts">${prompts}</ol>
 <h2>Summary</h2>
 <table id="summary">
-<thead><tr><th scope="col">method</th><th scope="col">images</th><th scope="col">mean</th><th scope="col">std</th><th scope="col">min</th><th scope="col">max</th></tr></thead>
+<thead><tr><th scope="col">method</th><th scope="col">images</th><th scope="col">mean</th><th scope="col">std</th><th scope="col">min</th><th scope="col">max</th><th scope="col" title="fewer boxes than subjects">missing a subject</th></tr></thead>
 <tbody>
 ${summaryRows}
 </tbody>

@@ -4,7 +4,7 @@
 import { buildToyModels, DEFAULT_TOY_ROOT, TOY_PARTS, type ToyPart, type ToyProgress } from "../../models/recipe/toy/index.js";
 import { worldBaseScenes } from "../../models/recipe/toy/world-scenes.js";
 
-export const TOY_USAGE = "       mudi models toy [--resume] [--steps N] [--only vae|unet|owlv2|sam|dinov2]   train the toy set (SDXL, OWLv2, SAM, DINOv2) into models/toy (~55 min on 2 cores; --steps is the UNet's)";
+export const TOY_USAGE = "       mudi models toy [--resume] [--steps N] [--only vae|unet|owlv2|sam|dinov2]   train the toy set (SDXL, OWLv2, SAM, DINOv2) into models/toy (~65 min on 2 cores; --steps is the UNet's)";
 
 interface ToyArgs {
   resume: boolean;

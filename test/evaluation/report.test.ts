@@ -3,11 +3,11 @@
 import { describe, expect, it } from "vitest";
 import { buildReport, gridCells, rankedImages, reportCsv, reportHtml, reportJson, type ReportImage } from "../../nodes/evaluation/report.js";
 
-function shot(method: string, promptIndex: number, seed: number, score: number): ReportImage {
+function shot(method: string, promptIndex: number, seed: number, score: number, boxes = 2): ReportImage {
   const [pipeline, init] = method.split(" + ") as [string, string];
   return {
     method, pipeline, init, promptIndex, prompt: ["a dog, on grass", 'a "toy" in snow'][promptIndex]!, seed, score,
-    file: `evaluate/${init}-${promptIndex}-${seed}.png`, annotated: `evaluate/${init}-${promptIndex}-${seed}_dnc.png`, boxes: 2, similarities: [[0.7, 0.2], [0.3, 0.6]], identity: [0, 1],
+    file: `evaluate/${init}-${promptIndex}-${seed}.png`, annotated: `evaluate/${init}-${promptIndex}-${seed}_dnc.png`, boxes, similarities: [[0.7, 0.2], [0.3, 0.6]], identity: [0, 1],
   };
 }
 
@@ -41,6 +41,13 @@ describe("report", () => {
     // mudi: 1.2, 0.9, 1.5 -> mean 1.2, deviations 0, 0.09, 0.09 -> sqrt(0.18 / 2) = 0.3
     expect(m!.mean).toBeCloseTo(1.2, 12);
     expect(m!.std).toBeCloseTo(0.3, 12);
+  });
+
+  it("counts images with fewer boxes than subjects as missing a subject, per method", () => {
+    // gaussian: one of four found a single box, one found three (not missing); mudi: none of one
+    const r = buildReport(grid, [shot("tiny + gaussian", 0, 7, 0, 1), shot("tiny + gaussian", 0, 3, 0, 3), shot("tiny + gaussian", 1, 7, 0.5), shot("tiny + gaussian", 1, 3, 0.6), shot("tiny + mudi", 0, 7, 1)]);
+    expect(r.summary.map((s) => [s.method, s.missing])).toEqual([["tiny + gaussian", 0.25], ["tiny + mudi", 0]]);
+    expect(reportHtml(r, (i) => i.file)).toContain("<td>25%</td>");
   });
 
   it("knows a cancelled run's report is partial", () => {
