@@ -3,11 +3,13 @@
 // renders, the right class for held-out "a photo of a {class}" prompts (target >= 90%), both classes
 // present for two-class prompts (target >= 70%; each half judged on its own), DreamBooth on a
 // held-out identity (colour-signature nearest-identity rate), and how distinguishable the fixed text
-// encoders keep prompts that differ in one word. Sample images go to /tmp/toy-bench/.
+// encoders keep prompts that differ in one word. Sample images go to /tmp/toy-bench/, and one sheet of
+// them (a row per class, two rows of two-class prompts, a row of DreamBooth) to /tmp/toy-bench/sheet.png.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { encodePng } from "../../lib/image/codec.js";
+import { contactSheet } from "../../models/world/contact-sheet.js";
 import { openTextConditioner } from "../../models/recipe/toy/text-conditioning.js";
 import { loadToyPipeline, toyContext } from "../toy/generate.js";
 import { loadJudge } from "../toy/judge.js";
@@ -60,5 +62,7 @@ export async function bench(): Promise<void> {
   console.log(`  mean colour-signature distance to own references ${p.meanOwn.toFixed(3)} vs to the others ${p.meanOthers.toFixed(3)}`);
   for (const [i, img] of p.images.entries()) await writeFile(join(OUT, `dreambooth-${p.identity.token}-${i}.png`), await encodePng(img));
   console.log(`(${((performance.now() - t) / 1000).toFixed(1)} s)`);
+  const sheet = [...q.samples.slice(0, 32 + 16).map((s) => s.image), ...p.images.slice(0, 8)];
+  await writeFile(join(OUT, "sheet.png"), await encodePng(contactSheet(sheet, 8)));
   await judge.release();
 }
