@@ -19,7 +19,7 @@ export const TOY_PERCEPTION_PARTS = ["owlv2", "sam", "dinov2"] as const;
 export type ToyPerceptionPart = (typeof TOY_PERCEPTION_PARTS)[number];
 
 /** Base scenes the detector and the segmenter train on (each also used mirrored). */
-export const PERCEPTION_SCENES = 3000;
+export const PERCEPTION_SCENES = 16000;
 
 export interface PerceptionConfigs {
   readonly owlv2: OwlTrainConfig;

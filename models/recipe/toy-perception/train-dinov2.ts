@@ -29,7 +29,7 @@ export interface DinoTrainConfig extends FitConfig {
   readonly seed: number;
 }
 
-export const DINO_TRAIN: DinoTrainConfig = { steps: 600, identities: 32, photosPerIdentity: 8, cropsPerIdentity: 24, temperature: 0.1, lr: 2e-3, warmup: 30, checkpointEvery: 50, seed: 16 };
+export const DINO_TRAIN: DinoTrainConfig = { steps: 1200, identities: 32, photosPerIdentity: 8, cropsPerIdentity: 24, temperature: 0.1, lr: 2e-3, warmup: 30, checkpointEvery: 50, seed: 16 };
 
 /** Every identity's views at the model's input size: reference photos first, then scene crops. */
 export async function identityViews(ids: readonly Identity[], others: readonly Identity[], cfg: Pick<DinoTrainConfig, "photosPerIdentity" | "cropsPerIdentity" | "seed">, onProgress?: (done: number, total: number) => void): Promise<RgbImage[][]> {

@@ -25,7 +25,7 @@ export interface OwlTrainConfig extends FitConfig {
   readonly seed: number;
 }
 
-export const OWL_TRAIN: OwlTrainConfig = { steps: 1500, batch: 16, lr: 2e-3, warmup: 40, checkpointEvery: 50, boxWeight: 5, seed: 14 };
+export const OWL_TRAIN: OwlTrainConfig = { steps: 9000, batch: 16, lr: 2e-3, warmup: 40, checkpointEvery: 50, boxWeight: 5, seed: 14 };
 
 const TARGET = "owl_class_target";
 const PATCH_DIST = "owl_patch_distribution";

@@ -18,7 +18,7 @@ export interface SamTrainConfig extends FitConfig {
   readonly seed: number;
 }
 
-export const SAM_TRAIN: SamTrainConfig = { steps: 800, batch: 8, lr: 2e-3, warmup: 30, checkpointEvery: 50, seed: 15 };
+export const SAM_TRAIN: SamTrainConfig = { steps: 2400, batch: 8, lr: 2e-3, warmup: 30, checkpointEvery: 50, seed: 15 };
 
 const TARGET = "sam_mask_target";
 
