@@ -9,7 +9,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GraphDocument } from "../../contract/graph/schema.js";
 import { decodeMask } from "../../lib/image/codec.js";
-import { ensureTinyModels } from "../helpers/tiny.js";
+import { ensureTinyModels, onTinyModels } from "../helpers/tiny.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { launchBrowser } from "./browser.js";
 import { buildEditor, type BuiltEditor } from "./build-editor.js";
@@ -38,13 +38,11 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-/** The example graph on copies of the sample subjects, with small Seg-Mix previews. */
+/** The example graph on the tiny models and on copies of the sample subjects. */
 async function reviewGraph(): Promise<GraphDocument> {
-  const g = JSON.parse(await readFile(GRAPH, "utf8")) as GraphDocument;
-  g.nodes.plush!.widgets!.folder = path.join(work, "subjects", "plush");
-  g.nodes.can!.widgets!.folder = path.join(work, "subjects", "can");
-  Object.assign(g.nodes.segmix!.widgets!, { width: 256, height: 256 });
-  Object.assign(g.nodes.cutmix!.widgets!, { width: 256, height: 256 });
+  const g = onTinyModels(JSON.parse(await readFile(GRAPH, "utf8")) as GraphDocument);
+  g.nodes.subject_a!.widgets!.folder = path.join(work, "subjects", "zhyrish");
+  g.nodes.subject_b!.widgets!.folder = path.join(work, "subjects", "qulash");
   return g;
 }
 
@@ -76,9 +74,9 @@ describe("mask review in Chromium", () => {
     await page.evaluate(() => window.mudi.reviewMasks("automask"));
     const panel = page.locator(".mudi-mask-review");
     await panel.waitFor();
-    // Both subjects, three photos each, every one shown with its mask.
-    await page.waitForFunction(() => document.querySelectorAll(".mudi-mask-review .mr-card[data-mask]").length === 6, null, { timeout: 30_000 });
-    await expect(panel.locator("h3").allTextContents()).resolves.toEqual(["olis red monster plush", "hta blue drink can"]);
+    // Both subjects, five photos each, every one shown with its mask.
+    await page.waitForFunction(() => document.querySelectorAll(".mudi-mask-review .mr-card[data-mask]").length === 10, null, { timeout: 30_000 });
+    await expect(panel.locator("h3").allTextContents()).resolves.toEqual(["zhyrish toy dog", "qulash toy dog"]);
 
     const card = '.mudi-mask-review .mr-card[data-subject="0"][data-image="0"]';
     const before = { mask: await page.getAttribute(card, "data-mask"), pixels: await cardPixels(page, card) };
@@ -104,7 +102,7 @@ describe("mask review in Chromium", () => {
     // The correction is in the inputs folder (keyed by the photo's pixels), never beside the photo, and it is the mask the panel showed.
     const saved = path.join(server.runtime.dirs.inputs, /reviewed-masks\/[0-9a-f]{64}\.png/.exec(status)![0]);
     expect((await stat(saved)).isFile()).toBe(true);
-    await expect(stat(path.join(work, "subjects", "plush", "p00.mask.png"))).rejects.toThrow(/ENOENT/);
+    await expect(stat(path.join(work, "subjects", "zhyrish", "p00.mask.png"))).rejects.toThrow(/ENOENT/);
     const shown = await decodeMask(new Uint8Array(await (await fetch(`${server.url}/api/view?dir=outputs&file=${encodeURIComponent(candidate)}`)).arrayBuffer()));
     const onDisk = await decodeMask(await readFile(saved));
     expect(Buffer.from(onDisk.data).equals(Buffer.from(shown.data))).toBe(true);

@@ -7,7 +7,7 @@ import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EvaluationReport } from "../../nodes/evaluation/report.js";
 import { REPO_ROOT } from "../../server/runtime.js";
-import { ensureTinyModels } from "../helpers/tiny.js";
+import { ensureTinyModels, onTinyModels } from "../helpers/tiny.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 
 let server: TestServer;
@@ -28,7 +28,7 @@ interface RunEvent {
 
 describe("cancelling an evaluation grid", () => {
   it("keeps the report of what was done", async () => {
-    const doc = JSON.parse(await readFile(path.join(REPO_ROOT, "graphs", "mudi-evaluate.json"), "utf8"));
+    const doc = onTinyModels(JSON.parse(await readFile(path.join(REPO_ROOT, "graphs", "mudi-evaluate.json"), "utf8")));
     doc.nodes.evaluate.widgets.steps = 4;
     const ws = new WebSocket(server.wsUrl);
     await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));

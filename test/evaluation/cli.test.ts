@@ -24,8 +24,8 @@ describe("mudi run graphs/mudi-evaluate.json", () => {
     const report = JSON.parse(await readFile(path.join(folder, "report.json"), "utf8")) as EvaluationReport;
     expect(report).toMatchObject({ format: "mudi-evaluation", variant: "algorithm3", complete: true, expected: 8, seeds: [0, 1] });
     expect(report.methods).toEqual(["tiny + gaussian", "tiny + mudi"]);
-    expect(report.subjects).toEqual(["olis monster plush", "hta soda can"]);
-    expect(report.prompts[0]).toBe("a photo of a olis monster plush and a hta soda can, simple background.");
+    expect(report.subjects).toEqual(["zhyrish toy dog", "qulash toy dog"]);
+    expect(report.prompts).toEqual(["a photo of a zhyrish toy dog and a qulash toy dog", "a photo of a qulash toy dog and a zhyrish toy dog"]);
     expect(report.images).toHaveLength(8);
     for (const image of report.images) {
       expect((await stat(path.join(folder, "..", image.file))).size).toBeGreaterThan(0);
@@ -54,12 +54,12 @@ describe("mudi run graphs/mudi-evaluate.json", () => {
     dirs.push(dir);
     const photos = path.join(dir, "unmasked");
     await mkdir(photos);
-    await copyFile(path.join(REPO_ROOT, "graphs", "assets", "subjects", "can", "c00.jpg"), path.join(photos, "c00.jpg"));
+    await copyFile(path.join(REPO_ROOT, "graphs", "assets", "subjects", "qulash", "p00.png"), path.join(photos, "p00.png"));
     const failure = await runEvaluateGraph(dir, [`subject_b.folder=${photos}`]).catch((e: { code: number; stdout: string }) => e);
     expect((failure as { code: number }).code).toBe(1);
     const summary = JSON.parse((failure as { stdout: string }).stdout);
     expect(summary.error).toMatchObject({ nodeId: "evaluate", nodeType: "mudi.EvaluateGrid" });
-    expect(summary.error.message).toMatch(/mudi initializer needs masks, and hta soda can has none/);
+    expect(summary.error.message).toMatch(/mudi initializer needs masks, and qulash toy dog has none/);
   });
 
   it("refuses a prompt naming a subject that is not connected", async () => {

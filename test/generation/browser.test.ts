@@ -10,14 +10,12 @@ import { REPO_ROOT } from "../../server/runtime.js";
 import { launchBrowser } from "../e2e/browser.js";
 import { buildEditor, type BuiltEditor } from "../e2e/build-editor.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
-import { ensureTinyModels } from "../helpers/tiny.js";
 
 let built: BuiltEditor;
 let server: TestServer;
 let browser: Browser;
 
 beforeAll(async () => {
-  await ensureTinyModels();
   built = await buildEditor();
   server = await startTestServer({ editorDir: built.dir, device: "cpu" });
   browser = await launchBrowser();

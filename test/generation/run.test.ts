@@ -1,7 +1,7 @@
-// graphs/mudi-generate.json end to end on the tiny models: through the runtime's run queue (the
+// graphs/mudi-generate.json end to end on the committed toy set: through the runtime's run queue (the
 // executor the server and `mudi run` share) and through the `mudi run` CLI. The image is made, the
 // sampler streams a preview frame per step, and changing only the sampler's seed re-runs only the
-// sampler and what follows it. A frame per step holds because a tiny-model preview costs well under
+// sampler and what follows it. A frame per step holds because a toy-model preview costs well under
 // the 5% budget of a step (the throttle's decisions from measured costs are unit-tested with a fake
 // clock in preview.test.ts); the sampler's own account of its previews is in the failure messages.
 import { spawn } from "node:child_process";
@@ -11,14 +11,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeImage } from "../../lib/image/codec.js";
 import { createRuntime, REPO_ROOT, type Runtime } from "../../server/runtime.js";
-import { ensureTinyModels } from "../helpers/tiny.js";
 
 const GRAPH = join(REPO_ROOT, "graphs/mudi-generate.json");
 let dataDir: string;
 let runtime: Runtime;
 
 beforeAll(async () => {
-  await ensureTinyModels();
   dataDir = await mkdtemp(join(tmpdir(), "mudi-gen-run-"));
   runtime = await createRuntime({ dataDir, device: "cpu" });
 });

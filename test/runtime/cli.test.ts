@@ -142,9 +142,12 @@ describe("a fresh clone (no models/tiny yet)", () => {
     const { ensureTinyFor } = await import("../../server/cli/run-command.js");
     const { parseGraphDocument } = await import("../../contract/graph/schema.js");
     const root = path.join(dir, "fresh", "tiny");
-    const generate = parseGraphDocument(JSON.parse(await readFile(path.join(REPO_ROOT, "graphs", "mudi-generate.json"), "utf8")));
+    const example = JSON.parse(await readFile(path.join(REPO_ROOT, "graphs", "mudi-generate.json"), "utf8"));
     const plain = parseGraphDocument({ format: "mudi-graph", version: 1, nodes: { l: { type: "mudi.LoadImage", widgets: { image: "x.png" } } } });
     expect(await ensureTinyFor(plain, root)).toEqual({ built: false });
+    expect(await ensureTinyFor(parseGraphDocument(example), root)).toEqual({ built: false }); // the example runs on the committed toy set
+    example.nodes.pipeline.widgets.model = "tiny";
+    const generate = parseGraphDocument(example);
     await expect(readFile(path.join(root, "recipe.json"))).rejects.toThrow(/ENOENT/);
     const t0 = performance.now();
     expect(await ensureTinyFor(generate, root)).toEqual({ built: true, root });

@@ -1,4 +1,4 @@
-// The wire contract against a real server: a full MuDI graph (tiny models) and test graphs that
+// The wire contract against a real server: a full MuDI graph (toy models) and test graphs that
 // fail, log, cancel and hit the cache run while a WebSocket listens, and every JSON message and
 // every preview frame header it delivers must parse with the contract's strict schemas, as must
 // GET /api/runs, GET /api/nodes and a refused POST /api/runs. Frames are read raw here (not with
@@ -13,7 +13,6 @@ import { runsAnswerSchema, serverMessageSchema, type ServerMessage } from "../..
 import { previewHeaderSchema } from "../../contract/preview-frame.js";
 import { REPO_ROOT } from "../../server/runtime.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
-import { ensureTinyModels } from "../helpers/tiny.js";
 import { graph, testNodes } from "./test-nodes.js";
 
 type Raw = { text: string } | { frame: Buffer };
@@ -58,7 +57,6 @@ async function run(doc: unknown): Promise<string> {
 }
 
 beforeAll(async () => {
-  await ensureTinyModels();
   srv = await startTestServer({ extraNodes: testNodes, device: "cpu" });
   await listen(raw);
 }, 600_000);

@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseSafetensors } from "../../lib/safetensors.js";
-import { ensureTinyModels } from "../helpers/tiny.js";
+import { ensureTinyModels, onTinyModels } from "../helpers/tiny.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 
 interface Graph { nodes: Record<string, { type: string; widgets: Record<string, unknown>; inputs: Record<string, [string, string]> }> }
@@ -16,7 +16,7 @@ let graph: Graph;
 beforeAll(async () => {
   await ensureTinyModels();
   server = await startTestServer();
-  graph = JSON.parse(await readFile("graphs/mudi-train.json", "utf8"));
+  graph = onTinyModels(JSON.parse(await readFile("graphs/mudi-train.json", "utf8")) as Graph);
 });
 afterAll(async () => {
   await server?.close();
