@@ -6,6 +6,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { UnsafePathError } from "../lib/safe-path.js";
+import { typedPaths, type ClientText } from "./client-paths.js";
 import { httpGuard, refusal } from "./http-guard.js";
 import { DEFAULT_UPLOAD_LIMIT } from "./files/uploads.js";
 import { filesRouter } from "./routes/files.js";
@@ -101,30 +102,37 @@ function createApp(runtime: Runtime, opts: MudiServerOptions, host: string, rout
     if (existsSync(path.join(editorDir, "index.html"))) res.sendFile(path.join(editorDir, "index.html"));
     else res.status(503).type("text/plain").send(`The editor is not built (${editorDir} is missing): run "npm run build:editor", or "npm start", which builds it.\n`);
   });
-  app.use(errorHandler);
+  app.use(errorHandler(runtime.services.clientText));
   return app;
 }
 
-/** Every failure as JSON {error} with a fitting status; a body over the size limit is 413. */
-const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => {
-  const e = err as Error & { status?: number; type?: string; limit?: number };
-  if (e instanceof UnsafePathError) {
-    res.status(e.status).json({ error: e.message });
-    return;
-  }
-  if (e.type === "entity.too.large") {
-    res.status(413).json({ error: `request body is larger than the limit of ${formatBytes(e.limit ?? 0)}` });
-    return;
-  }
-  if (e.type === "entity.parse.failed") {
-    const message = `request body is not valid JSON: ${e.message}`;
-    res.status(400).json({ error: message, errors: [{ node: null, message }] });
-    return;
-  }
-  const status = typeof e.status === "number" && e.status >= 400 && e.status < 600 ? e.status : 500;
-  if (status >= 500) console.error(e);
-  res.status(status).json({ error: e.message });
-};
+/**
+ * Every failure as JSON {error} with a fitting status; a body over the size limit is 413. The
+ * message goes through clientText (the full error stays in the server's log): a client learns
+ * paths relative to the data folder, the repository or models/, and those it sent as sent.
+ */
+function errorHandler(clientText: ClientText): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const e = err as Error & { status?: number; type?: string; limit?: number };
+    const text = (s: string) => clientText(s, typedPaths([req.query, typeof req.body === "object" && req.body !== null && !Array.isArray(req.body) ? (req.body as Record<string, unknown>) : undefined]));
+    if (e instanceof UnsafePathError) {
+      res.status(e.status).json({ error: text(e.message) });
+      return;
+    }
+    if (e.type === "entity.too.large") {
+      res.status(413).json({ error: `request body is larger than the limit of ${formatBytes(e.limit ?? 0)}` });
+      return;
+    }
+    if (e.type === "entity.parse.failed") {
+      const message = `request body is not valid JSON: ${e.message}`;
+      res.status(400).json({ error: message, errors: [{ node: null, message }] });
+      return;
+    }
+    const status = typeof e.status === "number" && e.status >= 400 && e.status < 600 ? e.status : 500;
+    if (status >= 500) console.error(e);
+    res.status(status).json({ error: text(e.message) });
+  };
+}
 
 function formatBytes(n: number): string {
   if (n >= 1024 * 1024) return `${Number((n / 1024 / 1024).toFixed(1))} MB`;

@@ -12,7 +12,8 @@ import type { RuntimeServices } from "./executor/context.js";
 import { DataDirs } from "./files/data-dirs.js";
 import { removeStaleDerived, removeStaleScratch } from "./files/stale.js";
 import { createModelServices } from "./model-services.js";
-import type { ModelDiscovery } from "./models/catalog.js";
+import { defaultModelRoots, type ModelDiscovery } from "./models/catalog.js";
+import { clientPaths } from "./client-paths.js";
 import { deviceFromEnv } from "./models/sessions.js";
 import { NodeRegistry } from "./registry.js";
 import { RunQueue } from "./runs/queue.js";
@@ -76,6 +77,12 @@ export async function createRuntime(opts: RuntimeOptions = {}): Promise<Runtime>
     device,
     previewIntervalMs: opts.previewIntervalMs ?? 0,
     progressIntervalMs: opts.progressIntervalMs ?? 50,
+    clientText: clientPaths([
+      { dir: dirs.root, label: "" },
+      { dir: dirs.outputs, label: "outputs" },
+      { dir: REPO_ROOT, label: "" },
+      ...(opts.modelRoots ?? defaultModelRoots()).map((dir) => ({ dir, label: path.basename(dir) })),
+    ]),
   };
   const queue = new RunQueue(registry, services, new OutputCache({ maxBytes: opts.cacheBytes }), undefined, { maxNodes: opts.maxGraphNodes });
   return {

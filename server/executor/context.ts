@@ -6,6 +6,7 @@ import type { DataDirs } from "../files/data-dirs.js";
 import { UnsafePathError } from "../../lib/safe-path.js";
 import type { ModelCatalog } from "../../contract/models.js";
 import type { NodeProgress, PreviewEvent, RunEvent } from "../../contract/events.js";
+import type { ClientText } from "../client-paths.js";
 import { LatestThrottle } from "./throttle.js";
 
 /** What every run shares: the long-lived parts of the runtime. */
@@ -18,6 +19,8 @@ export interface RuntimeServices {
   previewIntervalMs: number;
   /** Least time between two progress events of one node. */
   progressIntervalMs: number;
+  /** Client-bound messages with this machine's paths made relative (client-paths.ts). */
+  clientText: ClientText;
 }
 
 export interface RunSinks {

@@ -10,6 +10,7 @@ import { GraphFormatError, parseGraphDocument, type GraphDocument, type GraphLim
 import type { NodeRegistry } from "../registry.js";
 import { finishedEvent, type FinishedEvent, type PreviewEvent, type RunEvent, type RunInfo } from "../../contract/events.js";
 import { applyEvent, newRunInfo } from "./record.js";
+import { typedPaths } from "../client-paths.js";
 
 export type SubmitResult = { ok: true; runId: string } | { ok: false; errors: ValidationError[] };
 
@@ -22,6 +23,8 @@ interface QueuedRun {
   info: RunInfo;
   plan: Plan;
   graph: GraphDocument;
+  /** Absolute paths the user typed into widgets: messages show them as typed (client-paths.ts). */
+  typedPaths: string[];
   abort: AbortController;
   finished: Promise<FinishedEvent>;
   resolve(e: FinishedEvent): void;
@@ -67,6 +70,7 @@ export class RunQueue {
       info: newRunInfo(randomUUID(), plan.outputs, plan.order.map((n) => ({ id: n.id, type: n.def.id }))),
       plan,
       graph: doc,
+      typedPaths: typedPaths(Object.values(doc.nodes).map((n) => n.widgets)),
       abort: new AbortController(),
       finished,
       resolve,
@@ -172,9 +176,21 @@ export class RunQueue {
     run.resolve(e);
   }
 
-  private publish(run: QueuedRun, e: RunEvent): void {
+  private publish(run: QueuedRun, event: RunEvent): void {
+    const e = this.forClient(run, event);
     applyEvent(run.info, e);
     for (const l of this.listeners) l.event?.(e);
+  }
+
+  /**
+   * Where node errors and logs become client messages (WebSocket, GET /api/runs, `mudi run`):
+   * this machine's paths are made relative or shortened, the user's own kept (client-paths.ts).
+   */
+  private forClient(run: Pick<QueuedRun, "typedPaths">, e: RunEvent): RunEvent {
+    const text = (s: string) => this.services.clientText(s, run.typedPaths);
+    if (e.type === "error") return { ...e, message: text(e.message), ...(e.stack ? { stack: text(e.stack) } : {}) };
+    if (e.type === "log") return { ...e, message: text(e.message) };
+    return e;
   }
 }
 

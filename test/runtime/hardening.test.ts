@@ -12,6 +12,9 @@ import { DataDirs } from "../../server/files/data-dirs.js";
 import { createRuntime } from "../../server/runtime.js";
 import { rawPng } from "../helpers/raw-png.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
+import { clientPaths } from "../../server/client-paths.js";
+import { REPO_ROOT } from "../../server/runtime.js";
+import { WsClient } from "./ws-client.js";
 import { graph, testNodes } from "./test-nodes.js";
 
 let srv: TestServer;
@@ -296,5 +299,74 @@ describe("writes through symlinks", () => {
     } finally {
       await rm(data, { recursive: true, force: true });
     }
+  });
+});
+
+describe("paths in client messages", () => {
+  /** Runs LoadSubject alone (it is no output node) and returns the run id. */
+  const runLoad = async (widgets: Record<string, unknown>): Promise<string> => {
+    const res = await fetch(`${srv.url}/api/runs?outputs=load`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(graph({ load: { type: "mudi.LoadSubject", widgets } })) });
+    expect(res.status).toBe(201);
+    const { runId } = await res.json();
+    await srv.runtime.queue.whenFinished(runId);
+    return runId;
+  };
+  const noMachinePaths = (text: string) => {
+    expect(text).not.toContain(srv.dataDir);
+    expect(text).not.toContain(REPO_ROOT);
+  };
+
+  it("a node's fs error names the file relative to the data folder, over HTTP and the WebSocket, stack included", async () => {
+    const ws = await WsClient.connect(srv.wsUrl);
+    try {
+      const runId = await runLoad({ uploads: "never-uploaded.png", className: "corgi" });
+      const error = srv.runtime.queue.get(runId)!.error!;
+      expect(error).toMatchObject({ nodeId: "load", widget: "uploads" });
+      expect(error.message).toMatch(/photo inputs\/never-uploaded\.png cannot be read: ENOENT: no such file or directory, open 'inputs\/never-uploaded\.png'/);
+      expect(error.stack).toMatch(/nodes\/subjects\/load-subject\.node\.ts:\d+/);
+      noMachinePaths(JSON.stringify(await (await fetch(`${srv.url}/api/runs/${runId}`)).json()));
+      const event = await ws.event("error", runId);
+      expect(event.kind === "json" && event.data.message).toBe(error.message);
+      noMachinePaths(JSON.stringify(event));
+    } finally {
+      await ws.close();
+    }
+  });
+
+  it("a path the user typed comes back as typed", async () => {
+    const folder = path.join(outside, "typed subject");
+    await mkdir(folder, { recursive: true });
+    await writeFile(path.join(folder, "a.png"), "not a png");
+    const runId = await runLoad({ folder, className: "corgi" });
+    const error = srv.runtime.queue.get(runId)!.error!;
+    expect(error).toMatchObject({ nodeId: "load", widget: "folder" });
+    expect(error.message).toContain(`photo ${folder}/a.png`);
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  it("a 500 names the data folder's file relatively; the model list carries no absolute path", async () => {
+    const own = await startTestServer({ modelRoots: [path.join(outside, "no-models")] });
+    try {
+      await rm(own.runtime.dirs.inputs, { recursive: true });
+      const res = await fetch(`${own.url}/api/inputs`);
+      expect(res.status).toBe(500);
+      const { error } = await res.json();
+      expect(error).toBe("ENOENT: no such file or directory, scandir 'inputs'");
+      const models = await (await fetch(`${srv.url}/api/models`)).text();
+      expect(models).not.toMatch(/"\/|'\/|file:\/\//);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it("other paths of this machine keep only their last part; URL paths and relative names stay", () => {
+    const t = tmpdir(); // a folder this machine surely has
+    const text = clientPaths([{ dir: `${t}/mudi data`, label: "" }, { dir: `${t}/models`, label: "models" }]);
+    expect(text(`open '${t}/mudi data/inputs/a b.png'`)).toBe("open 'inputs/a b.png'");
+    expect(text(`scandir '${t}/mudi data' and ${t}/models/sdxl/unet/model.onnx:3:7`)).toBe("scandir '.' and models/sdxl/unet/model.onnx:3:7");
+    expect(text(`not '${t}/mudi database/x'`)).toBe("not '…/x'"); // a sibling that only starts like a place
+    expect(text(`at f (file://${t}/mudi-derived-1/unet.onnx:1:2)`)).toBe("at f (…/unet.onnx:1:2)");
+    expect(text("no API route GET /api/nope; inputs/x.png; 3 / 4")).toBe("no API route GET /api/nope; inputs/x.png; 3 / 4");
+    expect(text(`photo ${t}/cats/a.png and '${t}/catsup/b c.png'`, [`${t}/cats`])).toBe(`photo ${t}/cats/a.png and '…/b c.png'`);
   });
 });
