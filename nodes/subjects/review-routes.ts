@@ -7,7 +7,7 @@
 //   GET  /review?manifest=NAME                                  -> the manifest
 //   POST /review/segment {manifest, subject, image, box}        -> {mask: NAME, score}
 //   POST /review/accept  {manifest, subject, image, mask: NAME} -> {savedTo, manifest}
-import express, { Router, type Request, type Response } from "express";
+import express, { Router, type NextFunction, type Request, type Response } from "express";
 import { randomUUID } from "node:crypto";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -94,16 +94,13 @@ export function subjectsRouter(deps: FamilyRouteServices): Router {
     return { s, img };
   }
 
-  const handle = (fn: (req: Request) => Promise<unknown>) => async (req: Request, res: Response) => {
+  const handle = (fn: (req: Request) => Promise<unknown>) => async (req: Request, res: Response, next: NextFunction) => {
     try {
       res.json(await fn(req));
     } catch (e) {
       if (e instanceof HttpError || e instanceof UnsafePathError) res.status(e.status).json({ error: e.message });
       else if (e instanceof z.ZodError) res.status(400).json({ error: z.prettifyError(e) });
-      else {
-        console.error(e);
-        res.status(500).json({ error: (e as Error).message });
-      }
+      else next(e); // the server's error handler logs it and answers 500 without this machine's paths
     }
   };
 

@@ -3,7 +3,7 @@
 // correction in the data folder (never beside the photo) where LoadSubject picks it up first.
 import express from "express";
 import { createHash } from "node:crypto";
-import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -130,6 +130,29 @@ describe("the review's SAM in the server", () => {
       });
       expect(res.status).toBe(200);
       expect((srv.runtime.services.sessions as ManagedSessionProvider).stats().sessions).toEqual([]);
+    } finally {
+      await srv.close();
+    }
+  });
+  it("answers a failure that is not the client's through the server's error handler: 500 without this machine's paths", async () => {
+    const tiny = await ensureTinyModels();
+    const srv = await startTestServer();
+    try {
+      const subject = await readSubjectFolder(join(root, "plush"), { token: "olis", className: "plush" });
+      const review = await writeReview(
+        { runId: "run3", nodeId: "automask", writeOutput: (n, b) => srv.runtime.dirs.writeOutput(n, b) },
+        { name: "tiny", dir: tiny.sam, device: "cpu", tiny: true },
+        [subject],
+        [{ subject: 0, image: 0, file: "p00.jpg", status: "failed", reason: "2 boxes", hasMask: true }],
+      );
+      const call = (path: string, body: unknown) => fetch(`${srv.url}/api/subjects${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      const { mask } = await (await call("/review/segment", { manifest: review.manifest, subject: 0, image: 0, box: { x0: 10, y0: 20, x1: 200, y1: 300 } })).json();
+      await writeFile(join(srv.runtime.dirs.inputs, "reviewed-masks"), "a file where the folder belongs");
+      const res = await call("/review/accept", { manifest: review.manifest, subject: 0, image: 0, mask });
+      expect(res.status).toBe(500);
+      const text = await res.text();
+      expect(text).toMatch(/reviewed-masks/);
+      expect(text).not.toContain(srv.runtime.dirs.root);
     } finally {
       await srv.close();
     }
