@@ -63,14 +63,19 @@ function buildOwlv2(vocabSize: number): Net {
   // Box head: each patch's box starts at its own cell, cell-sized.
   boxHead(net, feats, g, D, 1);
 
-  net.output("logits", "float32", ["batch_size", "num_boxes", "num_queries"]);
-  net.output("pred_boxes", "float32", ["batch_size", "num_boxes", 4]);
-  net.output("text_embeds", "float32", ["batch_size", "num_queries", P]);
-  net.output("image_embeds", "float32", ["batch_size", g, g, D]);
+  owlOutputs(net, g, D, P);
   return net;
 }
 
 /** The `logits` output: padding queries (all-zero input_ids rows) never match, as in transformers. */
+/** The outputs of transformers' OWLv2 export, in its order: logits, pred_boxes, text_embeds, image_embeds. */
+export function owlOutputs(net: Net, g: number, D: number, P: number): void {
+  net.output("logits", "float32", ["batch_size", "num_boxes", "num_queries"]);
+  net.output("pred_boxes", "float32", ["batch_size", "num_boxes", 4]);
+  net.output("text_embeds", "float32", ["batch_size", "num_queries", P]);
+  net.output("image_embeds", "float32", ["batch_size", g, g, D]);
+}
+
 export function maskedLogits(net: Net, ids: string, batch: string, logits: string): void {
   const firstIds = net.op("class_head", "Gather", [ids, net.i64([0], [])], { axis: 1 });
   const queryMask = net.op("class_head", "Reshape", [net.op("class_head", "Greater", [firstIds, net.i64([0], [])]), net.op("", "Concat", [batch, net.i64([1, -1])], { axis: 0 })]);

@@ -111,44 +111,39 @@ describe("mask review routes", () => {
   });
 });
 
+/** A test server with an AutoMask review of the plush subject in its outputs, and a JSON POST to its subject routes. */
+async function serverWithReview(runId: string) {
+  const tiny = await ensureTinyModels();
+  const srv = await startTestServer();
+  const subject = await readSubjectFolder(join(root, "plush"), { token: "olis", className: "plush" });
+  const review = await writeReview(
+    { runId, nodeId: "automask", writeOutput: (n, b) => srv.runtime.dirs.writeOutput(n, b) },
+    { name: "tiny", dir: tiny.sam, device: "cpu", tiny: true },
+    [subject],
+    [{ subject: 0, image: 0, file: "p00.jpg", status: "failed", reason: "2 boxes", hasMask: true }],
+  );
+  const call = (path: string, body: unknown) => fetch(`${srv.url}/api/subjects${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  return { srv, manifest: review.manifest, call };
+}
+
 describe("the review's SAM in the server", () => {
   it("runs on sessions of the routes' own, never on the run queue's session manager", async () => {
-    const tiny = await ensureTinyModels();
-    const srv = await startTestServer();
+    const { srv, manifest, call } = await serverWithReview("run2");
     try {
-      const subject = await readSubjectFolder(join(root, "plush"), { token: "olis", className: "plush" });
-      const review = await writeReview(
-        { runId: "run2", nodeId: "automask", writeOutput: (n, b) => srv.runtime.dirs.writeOutput(n, b) },
-        { name: "tiny", dir: tiny.sam, device: "cpu", tiny: true },
-        [subject],
-        [{ subject: 0, image: 0, file: "p00.jpg", status: "failed", reason: "2 boxes", hasMask: true }],
-      );
-      const res = await fetch(`${srv.url}/api/subjects/review/segment`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ manifest: review.manifest, subject: 0, image: 0, box: { x0: 10, y0: 20, x1: 200, y1: 300 } }),
-      });
+      const res = await call("/review/segment", { manifest, subject: 0, image: 0, box: { x0: 10, y0: 20, x1: 200, y1: 300 } });
       expect(res.status).toBe(200);
       expect((srv.runtime.services.sessions as ManagedSessionProvider).stats().sessions).toEqual([]);
     } finally {
       await srv.close();
     }
   });
+
   it("answers a failure that is not the client's through the server's error handler: 500 without this machine's paths", async () => {
-    const tiny = await ensureTinyModels();
-    const srv = await startTestServer();
+    const { srv, manifest, call } = await serverWithReview("run3");
     try {
-      const subject = await readSubjectFolder(join(root, "plush"), { token: "olis", className: "plush" });
-      const review = await writeReview(
-        { runId: "run3", nodeId: "automask", writeOutput: (n, b) => srv.runtime.dirs.writeOutput(n, b) },
-        { name: "tiny", dir: tiny.sam, device: "cpu", tiny: true },
-        [subject],
-        [{ subject: 0, image: 0, file: "p00.jpg", status: "failed", reason: "2 boxes", hasMask: true }],
-      );
-      const call = (path: string, body: unknown) => fetch(`${srv.url}/api/subjects${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-      const { mask } = await (await call("/review/segment", { manifest: review.manifest, subject: 0, image: 0, box: { x0: 10, y0: 20, x1: 200, y1: 300 } })).json();
+      const { mask } = await (await call("/review/segment", { manifest, subject: 0, image: 0, box: { x0: 10, y0: 20, x1: 200, y1: 300 } })).json();
       await writeFile(join(srv.runtime.dirs.inputs, "reviewed-masks"), "a file where the folder belongs");
-      const res = await call("/review/accept", { manifest: review.manifest, subject: 0, image: 0, mask });
+      const res = await call("/review/accept", { manifest, subject: 0, image: 0, mask });
       expect(res.status).toBe(500);
       const text = await res.text();
       expect(text).toMatch(/reviewed-masks/);

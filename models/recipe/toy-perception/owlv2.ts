@@ -12,7 +12,7 @@ import { textTower } from "../clip-text.js";
 import { buildClipVocab } from "../clip-vocab.js";
 import { jsonBytes, type FolderFiles } from "../files.js";
 import { Net } from "../net.js";
-import { boxHead, maskedLogits } from "../owlv2.js";
+import { boxHead, maskedLogits, owlOutputs } from "../owlv2.js";
 import { prenormLayer } from "../vit.js";
 import { encodeModel, type onnx } from "../../../lib/onnx/graph.js";
 import { clipTokenizerJson } from "../../../lib/tokenizer.js";
@@ -82,10 +82,7 @@ export function buildToyOwlv2(opts: { peaks: boolean }): Net {
   // Box head: each cell's box starts three cells wide, about a creature's size in this world.
   boxHead(net, feats, g, D, 3);
 
-  net.output("logits", "float32", ["batch_size", "num_boxes", "num_queries"]);
-  net.output("pred_boxes", "float32", ["batch_size", "num_boxes", 4]);
-  net.output("text_embeds", "float32", ["batch_size", "num_queries", P]);
-  net.output("image_embeds", "float32", ["batch_size", g, g, D]);
+  owlOutputs(net, g, D, P);
   if (!opts.peaks) net.output(OWL_RAW_LOGITS, "float32", ["batch_size", "num_boxes", "num_queries"]);
   return net;
 }
