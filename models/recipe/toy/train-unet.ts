@@ -4,8 +4,7 @@ import { join } from "node:path";
 import type { onnx } from "../../../lib/onnx/graph.js";
 import { mseLoss } from "../../../lib/onnx/losses.js";
 import { bakeParams } from "../../../lib/onnx/params.js";
-import type { StepResult } from "../../../lib/train/loop.js";
-import { fitModel } from "../fit.js";
+import { fitModel, type FitDeps } from "../fit.js";
 import type { ToyTrainConfig } from "./config.js";
 import type { LatentPool } from "./latent-pool.js";
 import type { TextConditioner } from "./text-conditioning.js";
@@ -14,17 +13,13 @@ import { TARGET, unetBatch } from "./unet-batches.js";
 /** Weights the recipe draws at random (Net.random): linear and conv weights and biases, norm affines. */
 export const isTrainedWeight = (name: string): boolean => name.startsWith("onnx::MatMul_") || name.endsWith(".weight") || name.endsWith(".bias");
 
-export interface UnetTrainDeps {
+/** fitModel's dependencies, with the checkpoint's folder instead of its file, plus the UNet's data. */
+export interface UnetTrainDeps extends Omit<FitDeps, "checkpoint"> {
   readonly pool: LatentPool;
   readonly text: TextConditioner;
   readonly resolution: number;
   /** Folder of the checkpoint (params, AdamW state, step, losses). */
   readonly checkpointDir: string;
-  readonly resume: boolean;
-  readonly threads: number;
-  readonly signal?: AbortSignal;
-  readonly onStep?: (r: StepResult<undefined>) => void;
-  readonly log?: (message: string) => void;
 }
 
 export interface UnetTrainResult {
