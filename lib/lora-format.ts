@@ -148,6 +148,13 @@ export function kohyaNameToModule(name: string, knownModules?: readonly string[]
 /** "down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q" -> "lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_q". */
 export const moduleToKohyaName = (module: string): string => `lora_unet_${moduleToSgmName(module)}`;
 
+/** The rank r of a lora_A tensor [r, in, ...]; a file can hold a scalar under that key. */
+function loraRank(key: string, a: Tensor): number {
+  const rank = a.dims[0];
+  if (rank === undefined) throw new Error(`LoRA tensor ${key} has dims [${a.dims.join(",")}], expected [rank, in] or [rank, in, kh, kw]`);
+  return rank;
+}
+
 /** Kohya-style keys (SGM module names) for PEFT-keyed UNet LoRA tensors; alpha is always written (rank when absent). */
 export function toKohyaKeys(peft: Tensors): Record<string, Tensor> {
   const out: Record<string, Tensor> = {};
@@ -158,7 +165,7 @@ export function toKohyaKeys(peft: Tensors): Record<string, Tensor> {
     const suffix = part === "lora_A.weight" ? "lora_down.weight" : part === "lora_B.weight" ? "lora_up.weight" : "alpha";
     out[`${moduleToKohyaName(module)}.${suffix}`] = t;
     const alphaKey = loraKeys(module).alpha;
-    if (part === "lora_A.weight" && !peft[alphaKey]) out[`${moduleToKohyaName(module)}.alpha`] = { dims: [], data: Float32Array.of(t.dims[0]!) };
+    if (part === "lora_A.weight" && !peft[alphaKey]) out[`${moduleToKohyaName(module)}.alpha`] = { dims: [], data: Float32Array.of(loraRank(key, t)) };
   }
   return out;
 }
@@ -182,7 +189,7 @@ export function foldAlphaIntoB(peft: Tensors): Record<string, Tensor> {
     const a = peft[k.a];
     if (!a) throw new Error(`LoRA module ${parsed.module} has ${k.b} but no ${k.a}`);
     const alpha = peft[k.alpha]?.data[0];
-    const scale = alpha === undefined ? 1 : alpha / a.dims[0]!;
+    const scale = alpha === undefined ? 1 : alpha / loraRank(k.a, a);
     out[key] = scale === 1 ? t : { dims: t.dims, data: t.data.map((v) => v * scale) };
   }
   return out;

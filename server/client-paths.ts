@@ -63,7 +63,7 @@ export function clientPaths(places: readonly Place[]): ClientText {
       return onMachine(p) ? `…/${path.posix.basename(p)}` : m;
     };
     out = out.replace(OTHER_PATH, (m, quote: string | undefined, quoted: string | undefined) => (quote ? `${quote}${shorten(quoted!)}${quote}` : shorten(m)));
-    return out.replace(/\u0000(\d+)\u0000/g, (_m, i: string) => kept[Number(i)]!);
+    return out.replace(/\u0000(\d+)\u0000/g, (m, i: string) => kept[Number(i)] ?? m); // a NUL-digits-NUL that was in the text itself stays
   };
 }
 

@@ -218,6 +218,7 @@ export function foldLoras(model: onnx.IModelProto, loras: readonly { lora: LoraW
       if (m.inF !== site.inFeatures || m.outF !== site.outFeatures || m.kernel.join() !== site.kernel.join()) {
         throw new Error(`LoRA ${lora.name}: ${module} is ${shape(m.inF, m.outF, m.kernel)} but the UNet layer is ${shape(site.inFeatures, site.outFeatures, site.kernel)}`);
       }
+      // site.weight names an initializer of this graph: findLoraSites took it from graph.initializer.
       const w = updated.get(site.weight) ?? tensorToFloat32(graph.initializer![inits.get(site.weight)!]!).slice();
       addLowRank(w, site, m, strength * m.scale);
       updated.set(site.weight, w);

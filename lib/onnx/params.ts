@@ -130,7 +130,7 @@ export function bakeParams(
   const chunks: Uint8Array[] = [];
   let offset = 0;
   const proto = (name: string, dims: readonly number[]): onnx.ITensorProto => {
-    const v = values[name]!;
+    const v = values[name]!; // called below only for names tested with `in values`
     if (v.length !== numel(dims)) throw new Error(`bakeParams: "${name}" has ${v.length} values, its shape [${dims.join(",")}] needs ${numel(dims)}`);
     const bytes = new Uint8Array(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength));
     if (!opts.externalData || v.length < threshold) return { name, dataType: DataType.FLOAT, dims: [...dims], rawData: bytes };

@@ -186,9 +186,10 @@ function fixedBatchOfOne(session: ort.InferenceSession, input: string): boolean 
 export async function openEmbedder(ref: ModelRef, sessions: SessionProvider): Promise<ImageEmbedder> {
   const spec = await embedderSpec(ref.dir);
   const { session } = await sessions.get(spec.model, ref.device);
-  const input = spec.input ?? session.inputNames[0]!;
+  const input = spec.input ?? session.inputNames[0];
+  if (input === undefined) throw new Error(`${spec.model} takes no inputs; an embedder needs the image input`);
   if (!session.inputNames.includes(input)) throw new Error(`${spec.model} has no input "${input}" (it takes ${session.inputNames.join(", ")})`);
-  const output = spec.output ?? session.outputNames[0]!;
+  const output = spec.output ?? session.outputNames[0]!; // the fallback is not taken: both spec readers name the output
   if (!session.outputNames.includes(output)) throw new Error(`${spec.model} has no output "${output}" (it gives ${session.outputNames.join(", ")})`);
   const run = async (batch: readonly RgbImage[]) => {
     const n = 3 * spec.height * spec.width;

@@ -96,7 +96,7 @@ export const EvaluateGrid = defineNode({
             { sessions: ctx.sessions, signal: ctx.signal, onStep: (i, steps) => progress((i + 1) / steps) },
             { pipeline: pipelines[job.method.pipelineIndex]!, prompt: job.prompt, negative: widgets.negative, init, sampler: { ...sampler, seed: job.seed } },
           );
-          return out.images[0]!;
+          return out.images[0]!; // batch 1: one image
         },
         score: (image) => scorer.score(image),
         preview: async (annotated) => ctx.preview({ mime: "image/jpeg", bytes: await encodeJpeg(annotated) }),

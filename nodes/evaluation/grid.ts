@@ -179,6 +179,7 @@ const HEADER_HEIGHT = 28;
 /**
  * Methods as rows, (prompt, seed) as columns (the HTML grid's layout), each cell the annotated image
  * with its score; method names on the left and "prompt / seed" on top; blank where an image was not made.
+ * annotated[i] is report.images[i] with its boxes drawn.
  */
 export async function gridPicture(report: EvaluationReport, annotated: readonly RgbImage[]): Promise<RgbImage> {
   const cell = THUMBNAIL_SIZE;

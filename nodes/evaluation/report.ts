@@ -139,6 +139,7 @@ export function reportHtml(report: EvaluationReport, thumbnail: (image: ReportIm
   const summaryRows = report.summary
     .map((m) => `<tr><th scope="row">${escapeMarkup(m.method)}</th><td>${m.n}</td><td>${fmt(m.mean)}</td><td>${fmt(m.std)}</td><td>${fmt(m.min)}</td><td>${fmt(m.max)}</td><td>${(100 * m.missing).toFixed(0)}%</td></tr>`)
     .join("\n");
+  // columns enumerate report.prompts, cells has one row per method (gridColumns, gridCells).
   const gridHead = columns
     .map((c) => `<th scope="col" title="${escapeMarkup(report.prompts[c.promptIndex]!)}">prompt ${c.promptIndex + 1}<br>seed ${c.seed}</th>`)
     .join("");

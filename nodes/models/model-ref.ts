@@ -11,7 +11,7 @@ export async function loadModelRef(ctx: NodeContext, nodeId: string, kind: Model
   const entry = await findModel(ctx, nodeId, kind, name);
   const files = entry.files ?? {};
   const ref: ModelRef = { name: entry.name, dir: entry.path, device: resolveDevice(device, ctx), tiny: entry.tiny, kind: entry.kind, files };
-  const lines = await warmSessions(ctx, onnxRoles.map((r) => files[r]!).filter(Boolean), ref.device);
+  const lines = await warmSessions(ctx, onnxRoles.flatMap((r) => files[r] || []), ref.device);
   ctx.display({ text: [`${kind} ${entry.name}${entry.tiny ? " (tiny random weights)" : ""}`, ...(entry.notes ?? []), ...lines] });
   return ref;
 }

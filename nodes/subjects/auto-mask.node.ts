@@ -48,6 +48,7 @@ export const AutoMask = defineNode({
       text: [`${count("masked")} masked, ${count("kept")} kept, ${count("failed")} failed`, ...failures],
       data: {
         maskReview,
+        // r.subject indexes `masked`: autoMask returns one subject per input subject.
         results: results.map((r) => ({
           subject: masked[r.subject]!.token || masked[r.subject]!.className,
           file: r.file,

@@ -50,7 +50,7 @@ export const PriorImages = defineNode({
             { sessions: ctx.sessions, signal: ctx.signal },
             { pipeline, prompt, negative: w.negative, init: { kind: "gaussian", width: w.width, height: w.height, seed }, sampler: { scheduler: w.scheduler, steps: w.steps, cfg: w.cfg, seed } },
           );
-          return out.images[0]!;
+          return out.images[0]!; // batch 1: one image
         },
         detect: (image, queries) => detectWithModel(ctx.sessions, detector, image, queries, w.threshold),
         segment: (image, box) => segment(sam.sessions, image, sam.config, box),

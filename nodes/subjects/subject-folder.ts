@@ -40,6 +40,7 @@ export function parseMetadata(text: string, file = "metadata.jsonl"): MetadataSu
   };
   const header = headerSchema.safeParse(json(lines[0]!));
   if (!header.success) throw new Error(`${file} line ${lines[0]!.n}: expected {"id": {"a": "olis blue drink can", ...}} (the id map)`);
+  if (Object.keys(header.data.id).length === 0) throw new Error(`${file} line ${lines[0]!.n}: the id map is empty; expected {"id": {"a": "olis blue drink can", ...}}`);
   const entries = lines.slice(1).map((x) => {
     const e = entrySchema.safeParse(json(x));
     if (!e.success) throw new Error(`${file} line ${x.n}: expected {"id", "file_name", "mask_path"?, "text"?}: ${e.error.issues[0]?.message ?? ""}`);
@@ -138,7 +139,7 @@ export async function readSubjectFolder(dir: string, opts: SubjectFolderOptions 
   if (await exists(metaPath)) {
     const meta = parseMetadata(await readFile(metaPath, "utf8"), metaPath);
     const ids = Object.keys(meta.ids);
-    const id = opts.id?.trim() || ids[0]!;
+    const id = opts.id?.trim() || ids[0]!; // parseMetadata refuses an empty id map
     if (!(id in meta.ids)) throw new Error(`${metaPath} has no subject "${id}" (it has ${ids.join(", ")})`);
     const named = splitPlaceholder(meta.ids[id]!);
     token ||= named.token;

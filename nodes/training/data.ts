@@ -88,7 +88,7 @@ export async function sampleExamples(subjects: readonly Subject[], priors: reado
   const out = instances.map(strip);
   if (!withPriors) return out;
   for (const instance of instances) {
-    const className = subjects[instance.primary!]!.className;
+    const className = subjects[instance.primary!]!.className; // makeExample sets primary on every instance example
     const match = priors.findIndex((p) => p.className === className);
     out.push(strip(await makeExample("prior", priors, instance.augmentation, opts, rng, match < 0 ? undefined : match)));
   }

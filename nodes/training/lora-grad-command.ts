@@ -129,6 +129,7 @@ export async function loraGradCommand(argv: string[]): Promise<number> {
   const missing = [...modules.keys()].filter((m) => !params.some((p) => p.module === m));
   if (missing.length) throw new Error(`lora-grad: ${args.unet} has no MatMul or Conv for module(s) ${missing.join(", ")} (module paths come from node names such as /down_blocks.1/attentions.0/transformer_blocks.0/attn1/to_q/MatMul)`);
 
+  // params are the A/B keys of the modules above, and loraModules checked that the file has both.
   const values = Object.fromEntries(params.map((p) => [p.key, init[p.key]!.data]));
   const written = await writeTempModel(model, args.unet);
   try {

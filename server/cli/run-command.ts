@@ -100,7 +100,7 @@ export async function runCommand(argv: string[], out: (text: string) => void = (
     const finished = await runtime.queue.whenFinished(submitted.runId)!;
     process.off("SIGINT", cancel);
     await previews.written();
-    const final = runtime.queue.get(submitted.runId)!;
+    const final = runtime.queue.get(submitted.runId)!; // the CLI's one run is in the queue's history (it keeps the last 100)
     const summary: RunSummary = {
       runId: finished.runId,
       status: finished.status,

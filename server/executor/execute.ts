@@ -82,7 +82,7 @@ async function runNode(node: PlannedNode, done: Map<string, Done>, opts: Execute
   const inputs: Record<string, unknown> = {};
   const upstream: Record<string, readonly [string, string]> = {};
   for (const [name, [src, out]] of Object.entries(node.inputs)) {
-    const d = done.get(src)!;
+    const d = done.get(src)!; // plan.order puts sources first, and a node whose source stopped is skipped above
     inputs[name] = d.outputs[out];
     upstream[name] = [d.signature, out];
   }

@@ -8,7 +8,7 @@ export interface FilePart {
 export function boundaryOf(contentType: string | undefined): string | undefined {
   if (!contentType || !/^multipart\/form-data/i.test(contentType)) return undefined;
   const m = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType);
-  return m ? (m[1] ?? m[2])!.trim() : undefined;
+  return m ? (m[1] ?? m[2])!.trim() : undefined; // a match took one branch of the alternation: quoted or bare
 }
 
 /** The first part with a filename; throws a readable error when the body has none. */

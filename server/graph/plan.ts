@@ -118,6 +118,7 @@ function dependencyOrder(doc: GraphDocument, outputs: readonly string[], errors:
 
 /** Source node ids this node links to (only existing ones; dangling links are reported by checkNode). */
 function upstreamOf(doc: GraphDocument, id: string): string[] {
+  // id is a checked output or a source kept by this filter, so it is in the graph.
   return [...new Set(Object.values(doc.nodes[id]!.inputs).map(([src]) => src))].filter((src) => doc.nodes[src]);
 }
 

@@ -35,7 +35,7 @@ const SDXL_PARTS: PartRule[] = [
   { key: "vaeDecoder", file: "vae_decoder/model.onnx", inputs: ["latent_sample"], outputs: [["sample"]] },
 ];
 
-const HF_PARTS: Record<"owlv2" | "sam" | "dinov2", PartRule[]> = {
+const HF_PARTS: { owlv2: readonly [PartRule]; sam: readonly [PartRule, PartRule]; dinov2: readonly [PartRule] } = {
   owlv2: [{ key: "model", file: "model", hfStem: true, inputs: ["input_ids", "pixel_values", "attention_mask"], outputs: [["logits"], ["pred_boxes"]] }],
   sam: [
     { key: "visionEncoder", file: "vision_encoder", hfStem: true, inputs: ["pixel_values"], outputs: [["image_embeddings"], ["image_positional_embeddings"]] },
@@ -140,12 +140,12 @@ export async function checkFolder(kind: Exclude<ModelKind, "lora">, dir: string,
     case "owlv2":
       await requireFile(dir, "preprocessor_config.json", out);
       await checkTokenizer(dir, "", out, "tokenizer");
-      await checkPart(dir, HF_PARTS.owlv2[0]!, read, out);
+      await checkPart(dir, HF_PARTS.owlv2[0], read, out);
       break;
     case "sam": {
       await requireFile(dir, "preprocessor_config.json", out);
-      await checkPart(dir, HF_PARTS.sam[0]!, read, out);
-      const decoder = await checkPart(dir, HF_PARTS.sam[1]!, read, out);
+      await checkPart(dir, HF_PARTS.sam[0], read, out);
+      const decoder = await checkPart(dir, HF_PARTS.sam[1], read, out);
       if (decoder && !decoder.inputs.some((i) => i.name === "input_boxes")) {
         out.notes.push("the prompt decoder has no input_boxes: boxes are given as two corner points (labels 2 and 3)");
       }
@@ -153,7 +153,7 @@ export async function checkFolder(kind: Exclude<ModelKind, "lora">, dir: string,
     }
     case "dinov2":
       await requireFile(dir, "preprocessor_config.json", out);
-      await checkPart(dir, HF_PARTS.dinov2[0]!, read, out);
+      await checkPart(dir, HF_PARTS.dinov2[0], read, out);
       break;
     case "embedder": {
       const configPath = join(dir, EMBEDDER_CONFIG_FILE);

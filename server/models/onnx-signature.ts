@@ -46,7 +46,7 @@ class ProtoReader {
     let mul = 1;
     for (let i = 0; i < 10; i++) {
       await this.fill(1);
-      const byte = this.buf[this.pos - this.bufStart]!;
+      const byte = this.buf[this.pos - this.bufStart]!; // fill(1) put it in the window or threw "truncated"
       this.pos++;
       result += (byte & 0x7f) * mul;
       if (!(byte & 0x80)) return result;
