@@ -5,8 +5,8 @@
 // query embeddings, shifted and scaled per patch; box head: an MLP offset from each cell's own
 // box). The text tower is the recipe's CLIP tower with fixed random weights; only its projection
 // is trained, which is enough to tell four class names apart.
-// The exported graph ends in peak picking: a patch keeps its logit only where it is the maximum
-// of its 3x3 neighbourhood for that query (CenterNet's max-pool NMS), so each creature gives one
+// The exported graph ends in peak picking: a patch keeps its logits only where its best query's
+// logit is the maximum of its 3x3 neighbourhood (CenterNet's max-pool NMS), so each creature gives one
 // box, as the exactly-one-box rule of AutoMask and the no-NMS D&C expect; training sees the raw logits.
 import { textTower } from "../clip-text.js";
 import { buildClipVocab } from "../clip-vocab.js";
@@ -71,11 +71,14 @@ export function buildToyOwlv2(opts: { peaks: boolean }): Net {
 
   let logits = raw;
   if (opts.peaks) {
-    // [B,N,Q] -> [B,Q,g,g]; a patch below its 3x3 maximum is pushed far under any threshold.
+    // [B,N,Q] -> [B,Q,g,g]; a patch whose best query is below the 3x3 maximum of best queries is
+    // pushed far under any threshold. Across queries, so one creature asked "toy cat" and "toy
+    // robot" gives one box, not a second one of the other class a patch away.
     const pk = "class_head/peaks";
     const planes = net.op(pk, "Reshape", [net.op(pk, "Transpose", [raw], { perm: [0, 2, 1] }), net.op(pk, "Concat", [batch, net.i64([-1, g, g])], { axis: 0 })]);
-    const pooled = net.op(pk, "MaxPool", [planes], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [1, 1] });
-    const kept = net.op(pk, "Where", [net.op(pk, "Equal", [planes, pooled]), planes, net.op(pk, "Sub", [planes, net.scalar(1e4)])]);
+    const best = net.op(pk, "ReduceMax", [planes], { axes: [1], keepdims: 1 });
+    const pooled = net.op(pk, "MaxPool", [best], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [1, 1] });
+    const kept = net.op(pk, "Where", [net.op(pk, "Equal", [best, pooled]), planes, net.op(pk, "Sub", [planes, net.scalar(1e4)])]);
     logits = net.op(pk, "Transpose", [net.op(pk, "Reshape", [kept, net.op(pk, "Concat", [batch, net.i64([-1, N])], { axis: 0 })])], { perm: [0, 2, 1] });
   }
   maskedLogits(net, ids, batch, logits);

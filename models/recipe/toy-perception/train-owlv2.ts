@@ -16,7 +16,7 @@ import { CLASS_NAMES, classNoun } from "../../world/identity.js";
 import { fitModel, type FitConfig, type FitDeps, type FitResult } from "../fit.js";
 import { normalizedBatch, initializersUnder } from "./images.js";
 import { buildToyOwlv2, OWL_CLIP_MEAN, OWL_CLIP_STD, OWL_RAW_LOGITS, OWL_TEXT_SCOPE, TOY_OWLV2 } from "./owlv2.js";
-import { classIndex, drawSamples, stepRng, type Sample } from "./world-data.js";
+import { classIndex, drawSamples, recoloured, stepRng, type Sample } from "./world-data.js";
 
 export interface OwlTrainConfig extends FitConfig {
   readonly batch: number;
@@ -104,7 +104,10 @@ export async function trainToyOwlv2(pool: readonly Sample[], tokenizer: ClipToke
   const forward = buildToyOwlv2({ peaks: false }).g.model(17);
   const frozen = initializersUnder(forward.graph!, OWL_TEXT_SCOPE);
   const result = await fitModel(forward, (name) => !frozen.has(name) && name !== "box_bias" && (name.startsWith("onnx::MatMul_") || name.startsWith("owlv2.") || /\.(weight|bias)$/.test(name)), cfg, {
-    batch: (step) => owlBatch(drawSamples(pool, stepRng(cfg.seed, step), cfg.batch), tokenizer, cfg.boxWeight),
+    batch: (step) => {
+      const rng = stepRng(cfg.seed, step);
+      return owlBatch(drawSamples(pool, rng, cfg.batch).map((s) => recoloured(s, rng)), tokenizer, cfg.boxWeight);
+    },
     loss: (g, feeds) => {
       const dims = (name: string) => feeds[name]!.dims;
       const target = g.input(TARGET, "float32", dims(TARGET));

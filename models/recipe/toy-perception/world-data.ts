@@ -66,3 +66,35 @@ export function drawSamples(pool: readonly Sample[], rng: Rng, n: number): Sampl
     return rng.uniform() < 0.5 ? mirrored(s) : s;
   });
 }
+
+/**
+ * The sample with its colours remapped: RGB channels permuted and each scaled by 0.7-1.3, and on a
+ * coin softened by a 3x3 box blur. The world has only ten base identities per class, so a detector
+ * trained on their true colours learns "bird" as those birds' colours and misses held-out ones;
+ * remapped colours leave it the silhouettes. The blur stands in for the toy UNet's soft samples,
+ * which D&C asks the detector to read.
+ */
+export function recoloured(s: Sample, rng: Rng): Sample {
+  const perm = [0, 1, 2];
+  for (let i = 2; i > 0; i--) {
+    const j = Math.floor(rng.uniform() * (i + 1));
+    [perm[i], perm[j]] = [perm[j]!, perm[i]!];
+  }
+  const gain = perm.map(() => 0.7 + 0.6 * rng.uniform());
+  const blur = rng.uniform() < 0.5;
+  const { width: W, height: H, data: src } = s.image;
+  const data = new Uint8Array(src.length);
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
+    for (let c = 0; c < 3; c++) {
+      let v = 0, n = 0;
+      if (blur) {
+        for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
+          const yy = y + dy, xx = x + dx;
+          if (yy >= 0 && yy < H && xx >= 0 && xx < W) (v += src[(yy * W + xx) * 3 + perm[c]!]!), n++;
+        }
+      } else (v = src[(y * W + x) * 3 + perm[c]!]!), (n = 1);
+      data[(y * W + x) * 3 + c] = Math.min(255, Math.round((gain[c]! * v) / n));
+    }
+  }
+  return { image: { width: W, height: H, data }, subjects: s.subjects };
+}
