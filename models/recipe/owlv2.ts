@@ -14,32 +14,45 @@ import { Net } from "./net.js";
 import { patchEmbed, prenormLayer } from "./vit.js";
 import { clipTokenizerJson } from "../../lib/tokenizer.js";
 
-export const TINY_OWLV2 = { imageSize: 64, patch: 8, vision: { hidden: 16, layers: 1, heads: 2 }, text: { hidden: 16, layers: 1, heads: 2 }, projectionDim: 16, maxLength: 16, seed: 20240918 } as const;
+/** What the tiny and toy OWLv2 recipes vary: sizes, and the tokenizer's maximum length. */
+export interface OwlSpec {
+  readonly imageSize: number;
+  readonly patch: number;
+  readonly vision: { readonly hidden: number; readonly layers: number; readonly heads: number };
+  readonly text: { readonly hidden: number; readonly layers: number; readonly heads: number };
+  readonly projectionDim: number;
+  readonly maxLength: number;
+  readonly seed: number;
+}
 
-const CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073];
-const CLIP_STD = [0.26862954, 0.26130258, 0.27577711];
+export const TINY_OWLV2 = { imageSize: 64, patch: 8, vision: { hidden: 16, layers: 1, heads: 2 }, text: { hidden: 16, layers: 1, heads: 2 }, projectionDim: 16, maxLength: 16, seed: 20240918 } as const satisfies OwlSpec;
 
-function buildOwlv2(vocabSize: number): Net {
-  const s = TINY_OWLV2;
-  const net = new Net("Owlv2ForObjectDetection", s.seed);
+export const OWL_CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073] as const;
+export const OWL_CLIP_STD = [0.26862954, 0.26130258, 0.27577711] as const;
+
+/** OWLv2's three inputs, the image batch size as a [1] tensor, and the text queries' projected embeddings (`text_embeds`, [B, Q, P]). */
+export function owlInputsAndQueries(net: Net, s: OwlSpec, vocabSize: number): { ids: string; pixels: string; batch: string; queryEmbeds: string } {
   const ids = net.input("input_ids", "int64", ["text_batch_size", "sequence_length"]);
   const pixels = net.input("pixel_values", "float32", ["batch_size", "num_channels", "height", "width"]);
   const attentionMask = net.input("attention_mask", "int64", ["text_batch_size", "sequence_length"]);
-  const D = s.vision.hidden;
   const P = s.projectionDim;
-  const g = s.imageSize / s.patch;
-  const N = g * g;
-
-  // Text queries -> projected query embeddings [B, Q, P].
   const text = textTower(net, { vocabSize, hidden: s.text.hidden, layers: s.text.layers, heads: s.text.heads, maxPositions: s.maxLength, act: "quick_gelu" }, ids, { scope: "owlv2/text_model", attentionMask });
   const batch = net.op("", "Slice", [net.op("", "Shape", [pixels]), net.i64([0]), net.i64([1])]);
   const queries = net.linear("owlv2/text_projection", text.pooled, s.text.hidden, P, { bias: false });
   const queryShape = net.op("", "Concat", [batch, net.i64([-1, P])], { axis: 0 });
   const queryEmbeds = net.op("", "Reshape", [queries, queryShape], {}, "text_embeds");
+  return { ids, pixels, batch, queryEmbeds };
+}
 
-  // Vision tower: class token + patches, one pre-norm layer; patch tokens scaled by the class token.
+/**
+ * The vision tower on patch tokens [B, N, D]: class token + patches, pre-norm layers; patch tokens
+ * scaled by the class token and normalized (`image_embeds`, [B, g, g, D]). Returns them [B, N, D].
+ */
+export function owlPatchFeatures(net: Net, s: OwlSpec, patches: string, batch: string): string {
+  const D = s.vision.hidden;
+  const g = s.imageSize / s.patch;
+  const N = g * g;
   const v = "owlv2/vision_model";
-  const patches = patchEmbed(net, `${v}/embeddings/patch_embedding`, pixels, D, s.patch).tokens;
   const cls = net.op(`${v}/embeddings`, "Expand", [net.random("owlv2.vision_model.embeddings.class_embedding", [1, 1, D], 0.5), net.op(`${v}/embeddings`, "Concat", [batch, net.i64([1, D])], { axis: 0 })]);
   let h = net.op(`${v}/embeddings`, "Add", [net.op(`${v}/embeddings`, "Concat", [cls, patches], { axis: 1 }), net.random("owlv2.vision_model.embeddings.position_embedding.weight", [N + 1, D], 0.1)]);
   h = net.layerNorm(`${v}/pre_layernorm`, h, D);
@@ -49,6 +62,19 @@ function buildOwlv2(vocabSize: number): Net {
   const patchOut = net.op(v, "Slice", [h, net.i64([1]), net.i64([N + 1]), net.i64([1])]);
   const feats = net.layerNorm("owlv2/layer_norm", net.op("owlv2", "Mul", [patchOut, clsOut]), D);
   net.op("", "Reshape", [feats, net.op("", "Concat", [batch, net.i64([g, g, D])], { axis: 0 })], {}, "image_embeds");
+  return feats;
+}
+
+function buildOwlv2(vocabSize: number): Net {
+  const s = TINY_OWLV2;
+  const net = new Net("Owlv2ForObjectDetection", s.seed);
+  const D = s.vision.hidden;
+  const P = s.projectionDim;
+  const g = s.imageSize / s.patch;
+
+  const { ids, pixels, batch, queryEmbeds } = owlInputsAndQueries(net, s, vocabSize);
+  // Vision tower: one pre-norm layer on plain patch embeddings.
+  const feats = owlPatchFeatures(net, s, patchEmbed(net, "owlv2/vision_model/embeddings/patch_embedding", pixels, D, s.patch).tokens, batch);
 
   // Class head: cosine similarity of patch and query embeddings, shifted and scaled per patch.
   const l2norm = (scope: string, x: string) => net.op(scope, "Div", [x, net.op(scope, "Add", [net.op(scope, "ReduceL2", [x], { axes: [-1], keepdims: 1 }), net.scalar(1e-6)])]);
@@ -67,7 +93,6 @@ function buildOwlv2(vocabSize: number): Net {
   return net;
 }
 
-/** The `logits` output: padding queries (all-zero input_ids rows) never match, as in transformers. */
 /** The outputs of transformers' OWLv2 export, in its order: logits, pred_boxes, text_embeds, image_embeds. */
 export function owlOutputs(net: Net, g: number, D: number, P: number): void {
   net.output("logits", "float32", ["batch_size", "num_boxes", "num_queries"]);
@@ -76,6 +101,7 @@ export function owlOutputs(net: Net, g: number, D: number, P: number): void {
   net.output("image_embeds", "float32", ["batch_size", g, g, D]);
 }
 
+/** The `logits` output: padding queries (all-zero input_ids rows) never match, as in transformers. */
 export function maskedLogits(net: Net, ids: string, batch: string, logits: string): void {
   const firstIds = net.op("class_head", "Gather", [ids, net.i64([0], [])], { axis: 1 });
   const queryMask = net.op("class_head", "Reshape", [net.op("class_head", "Greater", [firstIds, net.i64([0], [])]), net.op("", "Concat", [batch, net.i64([1, -1])], { axis: 0 })]);
@@ -106,10 +132,15 @@ export function boxHead(net: Net, feats: string, g: number, D: number, cells: nu
 }
 
 export function tinyOwlv2Files(): FolderFiles {
-  const s = TINY_OWLV2;
+  const files = owlConfigFiles(TINY_OWLV2);
+  files.set("onnx/model.onnx", modelBytes(buildOwlv2(Object.keys(buildClipVocab().vocab).length)));
+  return files;
+}
+
+/** An OWLv2 folder's files but onnx/model.onnx: configs and the CLIP tokenizer. */
+export function owlConfigFiles(s: OwlSpec): FolderFiles {
   const { vocab, merges } = buildClipVocab();
   const files: FolderFiles = new Map();
-  files.set("onnx/model.onnx", modelBytes(buildOwlv2(Object.keys(vocab).length)));
   files.set("config.json", jsonBytes({
     architectures: ["Owlv2ForObjectDetection"],
     model_type: "owlv2",
@@ -122,9 +153,9 @@ export function tinyOwlv2Files(): FolderFiles {
     do_pad: true,
     do_rescale: true,
     do_resize: true,
-    image_mean: CLIP_MEAN,
+    image_mean: OWL_CLIP_MEAN,
     image_processor_type: "Owlv2ImageProcessor",
-    image_std: CLIP_STD,
+    image_std: OWL_CLIP_STD,
     processor_class: "Owlv2Processor",
     resample: 2,
     rescale_factor: 1 / 255,

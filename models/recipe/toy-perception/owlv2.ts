@@ -8,19 +8,13 @@
 // The exported graph ends in peak picking: a patch keeps its logits only where its best query's
 // logit is the maximum of its 3x3 neighbourhood (CenterNet's max-pool NMS), so each creature gives one
 // box, as the exactly-one-box rule of AutoMask and the no-NMS D&C expect; training sees the raw logits.
-import { textTower } from "../clip-text.js";
 import { buildClipVocab } from "../clip-vocab.js";
-import { jsonBytes, type FolderFiles } from "../files.js";
+import type { FolderFiles } from "../files.js";
 import { Net } from "../net.js";
-import { boxHead, maskedLogits, owlOutputs } from "../owlv2.js";
-import { prenormLayer } from "../vit.js";
+import { boxHead, maskedLogits, owlConfigFiles, owlInputsAndQueries, owlOutputs, owlPatchFeatures, type OwlSpec } from "../owlv2.js";
 import { encodeModel, type onnx } from "../../../lib/onnx/graph.js";
-import { clipTokenizerJson } from "../../../lib/tokenizer.js";
 
-export const TOY_OWLV2 = { imageSize: 128, patch: 16, stem: [16, 32] as const, vision: { hidden: 64, layers: 2, heads: 4 }, text: { hidden: 32, layers: 1, heads: 2 }, projectionDim: 32, maxLength: 16, seed: 20261214 } as const;
-
-export const OWL_CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073] as const;
-export const OWL_CLIP_STD = [0.26862954, 0.26130258, 0.27577711] as const;
+export const TOY_OWLV2 = { imageSize: 128, patch: 16, stem: [16, 32] as const, vision: { hidden: 64, layers: 2, heads: 4 }, text: { hidden: 32, layers: 1, heads: 2 }, projectionDim: 32, maxLength: 16, seed: 20261214 } as const satisfies OwlSpec & { stem: readonly [number, number] };
 
 /** The raw per-patch class logits the training loss reads (before peak picking). */
 export const OWL_RAW_LOGITS = "class_head_raw_logits";
@@ -29,20 +23,12 @@ export const OWL_TEXT_SCOPE = "/owlv2/text_model";
 
 export function buildToyOwlv2(opts: { peaks: boolean }): Net {
   const s = TOY_OWLV2;
-  const vocabSize = Object.keys(buildClipVocab().vocab).length;
   const net = new Net("Owlv2ForObjectDetection", s.seed);
-  const ids = net.input("input_ids", "int64", ["text_batch_size", "sequence_length"]);
-  const pixels = net.input("pixel_values", "float32", ["batch_size", "num_channels", "height", "width"]);
-  const attentionMask = net.input("attention_mask", "int64", ["text_batch_size", "sequence_length"]);
   const D = s.vision.hidden;
   const P = s.projectionDim;
   const g = s.imageSize / s.patch;
   const N = g * g;
-
-  const text = textTower(net, { vocabSize, hidden: s.text.hidden, layers: s.text.layers, heads: s.text.heads, maxPositions: s.maxLength, act: "quick_gelu" }, ids, { scope: "owlv2/text_model", attentionMask });
-  const batch = net.op("", "Slice", [net.op("", "Shape", [pixels]), net.i64([0]), net.i64([1])]);
-  const queries = net.linear("owlv2/text_projection", text.pooled, s.text.hidden, P, { bias: false });
-  const queryEmbeds = net.op("", "Reshape", [queries, net.op("", "Concat", [batch, net.i64([-1, P])], { axis: 0 })], {}, "text_embeds");
+  const { ids, pixels, batch, queryEmbeds } = owlInputsAndQueries(net, s, Object.keys(buildClipVocab().vocab).length);
 
   // Conv stem: 128 -> 64 -> 32 -> 8 (the last conv is the 4x4 patchify), then tokens [B, N, D].
   const v = "owlv2/vision_model";
@@ -51,15 +37,7 @@ export function buildToyOwlv2(opts: { peaks: boolean }): Net {
   x = net.gelu(`${v}/stem/conv2`, net.conv(`${v}/stem/conv2`, x, c1, c2, 3, { stride: 2 }));
   const grid = net.conv(`${v}/embeddings/patch_embedding`, x, c2, D, 4, { stride: 4, pads: [0, 0, 0, 0] });
   const patches = net.op(`${v}/embeddings`, "Transpose", [net.op(`${v}/embeddings`, "Reshape", [grid, net.i64([0, D, -1])])], { perm: [0, 2, 1] });
-  const cls = net.op(`${v}/embeddings`, "Expand", [net.random("owlv2.vision_model.embeddings.class_embedding", [1, 1, D], 0.5), net.op(`${v}/embeddings`, "Concat", [batch, net.i64([1, D])], { axis: 0 })]);
-  let h = net.op(`${v}/embeddings`, "Add", [net.op(`${v}/embeddings`, "Concat", [cls, patches], { axis: 1 }), net.random("owlv2.vision_model.embeddings.position_embedding.weight", [N + 1, D], 0.1)]);
-  h = net.layerNorm(`${v}/pre_layernorm`, h, D);
-  for (let i = 0; i < s.vision.layers; i++) h = prenormLayer(net, `${v}/encoder/layers.${i}`, h, D, s.vision.heads, { style: "clip", act: "quick_gelu" });
-  h = net.layerNorm(`${v}/post_layernorm`, h, D);
-  const clsOut = net.op(v, "Slice", [h, net.i64([0]), net.i64([1]), net.i64([1])]);
-  const patchOut = net.op(v, "Slice", [h, net.i64([1]), net.i64([N + 1]), net.i64([1])]);
-  const feats = net.layerNorm("owlv2/layer_norm", net.op("owlv2", "Mul", [patchOut, clsOut]), D);
-  net.op("", "Reshape", [feats, net.op("", "Concat", [batch, net.i64([g, g, D])], { axis: 0 })], {}, "image_embeds");
+  const feats = owlPatchFeatures(net, s, patches, batch);
 
   // Class head: (cos(patch, query) + shift) * scale, shift and scale per patch (softplus keeps scale > 0).
   const l2norm = (scope: string, t: string) => net.op(scope, "Div", [t, net.op(scope, "Add", [net.op(scope, "Sqrt", [net.op(scope, "ReduceSum", [net.op(scope, "Mul", [t, t]), net.i64([-1])], { keepdims: 1 })]), net.scalar(1e-6)])]);
@@ -99,24 +77,5 @@ export function toyOwlv2Files(model: onnx.IModelProto): FolderFiles {
 
 /** Everything of the folder but onnx/model.onnx. */
 export function toyOwlv2ConfigFiles(): FolderFiles {
-  const s = TOY_OWLV2;
-  const { vocab, merges } = buildClipVocab();
-  const files: FolderFiles = new Map();
-  files.set("config.json", jsonBytes({
-    architectures: ["Owlv2ForObjectDetection"],
-    model_type: "owlv2",
-    projection_dim: s.projectionDim,
-    text_config: { hidden_size: s.text.hidden, num_hidden_layers: s.text.layers, num_attention_heads: s.text.heads, max_position_embeddings: s.maxLength, vocab_size: Object.keys(vocab).length, model_type: "owlv2_text_model" },
-    vision_config: { hidden_size: s.vision.hidden, num_hidden_layers: s.vision.layers, num_attention_heads: s.vision.heads, image_size: s.imageSize, patch_size: s.patch, model_type: "owlv2_vision_model" },
-  }));
-  files.set("preprocessor_config.json", jsonBytes({
-    do_normalize: true, do_pad: true, do_rescale: true, do_resize: true,
-    image_mean: OWL_CLIP_MEAN, image_processor_type: "Owlv2ImageProcessor", image_std: OWL_CLIP_STD,
-    processor_class: "Owlv2Processor", resample: 2, rescale_factor: 1 / 255,
-    size: { height: s.imageSize, width: s.imageSize },
-  }));
-  files.set("tokenizer.json", jsonBytes(clipTokenizerJson(vocab, merges)));
-  files.set("tokenizer_config.json", jsonBytes({ bos_token: "<|startoftext|>", eos_token: "<|endoftext|>", model_max_length: s.maxLength, pad_token: "!", tokenizer_class: "CLIPTokenizer", unk_token: "<|endoftext|>" }));
-  files.set("special_tokens_map.json", jsonBytes({ bos_token: "<|startoftext|>", eos_token: "<|endoftext|>", pad_token: "!", unk_token: "<|endoftext|>" }));
-  return files;
+  return owlConfigFiles(TOY_OWLV2);
 }

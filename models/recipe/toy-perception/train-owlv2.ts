@@ -15,7 +15,8 @@ import type { ClipTokenizer } from "../../../lib/tokenizer.js";
 import { CLASS_NAMES, classNoun } from "../../world/identity.js";
 import { fitModel, type FitConfig, type FitDeps, type FitResult } from "../fit.js";
 import { normalizedBatch, initializersUnder } from "./images.js";
-import { buildToyOwlv2, OWL_CLIP_MEAN, OWL_CLIP_STD, OWL_RAW_LOGITS, OWL_TEXT_SCOPE, TOY_OWLV2 } from "./owlv2.js";
+import { OWL_CLIP_MEAN, OWL_CLIP_STD } from "../owlv2.js";
+import { buildToyOwlv2, OWL_RAW_LOGITS, OWL_TEXT_SCOPE, TOY_OWLV2 } from "./owlv2.js";
 import { classIndex, drawSamples, recoloured, stepRng, type Sample } from "./world-data.js";
 
 export interface OwlTrainConfig extends FitConfig {
