@@ -6,5 +6,6 @@ import { family as subjects } from "./subjects/index.js";
 import { family as generation } from "./generation/index.js";
 import { family as training } from "./training/index.js";
 import { family as evaluation } from "./evaluation/index.js";
+import { family as fusion } from "./fusion/index.js";
 
-export const families: readonly NodeFamily[] = [image, models, subjects, generation, training, evaluation];
+export const families: readonly NodeFamily[] = [image, models, subjects, generation, training, evaluation, fusion];

@@ -122,6 +122,13 @@ export interface GuidedUnet {
   readonly session: LoadedSession;
 }
 
+export interface GuidedUnetOptions {
+  /** A model derived from the pipeline's UNet with the same inputs (GradientFusion's recording UNet) to run instead. */
+  readonly session?: LoadedSession;
+  /** Sees every output of each UNet call (a derived model's extra outputs). */
+  readonly onOutputs?: (outputs: ort.InferenceSession.ReturnType) => void;
+}
+
 /**
  * The UNet with classifier-free guidance: uncond and cond rows in one batched call (negative
  * first, as diffusers), eps = eps_u + cfg (eps_c - eps_u). cfg <= 1 runs the cond rows only.
@@ -132,8 +139,9 @@ export async function guidedUnet(
   cond: { positive: Conditioning; negative: Conditioning },
   latentDims: readonly number[],
   cfg: number,
+  options: GuidedUnetOptions = {},
 ): Promise<GuidedUnet> {
-  const loaded = await unetSession(sessions, pipeline);
+  const loaded = options.session ?? (await unetSession(sessions, pipeline));
   const session = loaded.session;
   const [batch, channels, h, w] = latentDims as [number, number, number, number];
   const guided = cfg > 1;
@@ -157,6 +165,7 @@ export async function guidedUnet(
       sample: floatInput(session, "sample", sample, [n, channels, h, w]),
       timestep: floatInput(session, "timestep", Float32Array.of(timestep), timestepDims),
     });
+    options.onOutputs?.(out);
     const eps = floatOutput(out, "out_sample", "unet").data;
     if (!guided) return eps;
     const result = new Float32Array(batch * plane);

@@ -45,7 +45,7 @@ function externalEntry(t: onnx.ITensorProto, key: string): string | undefined {
 }
 
 /** An initializer's bytes, from raw_data or its external data file. */
-async function initializerBytes(t: onnx.ITensorProto, modelDir: string): Promise<Uint8Array> {
+export async function initializerBytes(t: onnx.ITensorProto, modelDir: string): Promise<Uint8Array> {
   if (t.dataLocation !== pb.TensorProto.DataLocation.EXTERNAL) {
     if (t.rawData?.length) return new Uint8Array(t.rawData);
     if (t.floatData?.length) return new Uint8Array(Float32Array.from(t.floatData).buffer);

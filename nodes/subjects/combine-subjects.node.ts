@@ -1,4 +1,5 @@
-// mudi.CombineSubjects: two to four SUBJECTs into one SUBJECTS list, in socket order.
+// mudi.CombineSubjects: one to four SUBJECTs into one SUBJECTS list, in socket order (one subject:
+// a single-subject LoRA, as modular customization trains per concept).
 import { z } from "zod";
 import { defineNode } from "../../contract/node.js";
 
@@ -9,7 +10,7 @@ export const CombineSubjects = defineNode({
   description: "Collects subjects into one list for auto-masking, Seg-Mix, training and MuDI initialization (order is kept).",
   inputs: {
     subject1: { type: "SUBJECT" },
-    subject2: { type: "SUBJECT" },
+    subject2: { type: "SUBJECT", optional: true },
     subject3: { type: "SUBJECT", optional: true },
     subject4: { type: "SUBJECT", optional: true },
   },

@@ -14,7 +14,7 @@ export const TrainLoRA = defineNode({
   id: ID,
   title: "Train LoRA (MuDI)",
   category: "training",
-  description: "DreamBooth LoRA on the UNet's attention projections, with Seg-Mix collages of the subjects (MuDI) or Cut-Mix, and prior preservation when prior images are connected. Runs forward+backward as one ONNX session.",
+  description: "DreamBooth LoRA on the UNet's attention projections, with Seg-Mix collages of the subjects (MuDI) or Cut-Mix, and prior preservation when prior images are connected. Trains on top of the pipeline as wired, with its LoRAs: to train on top of a fused or LoRA-applied pipeline (MuDI's modular fine-tune, a start LoRA), wire ApplyLoRA or GradientFusion before it; kl_weight keeps the result near that starting model. Runs forward+backward as one ONNX session.",
   inputs: {
     pipeline: { type: "PIPELINE" },
     subjects: { type: "SUBJECTS", description: "The subjects to learn (Seg-Mix needs masks: run AutoMask first)" },
@@ -34,6 +34,7 @@ export const TrainLoRA = defineNode({
     prior_weight: z.number().min(0).max(10).default(1).describe("Weight of the prior-preservation loss (0 turns it off)"),
     objective: z.enum(["dreambooth", "dco"]).default("dreambooth").describe("dreambooth: the denoising loss (the paper's results); dco: the MuDI scripts' default, -log sigmoid(-beta (L - L_ref)) with L_ref the loss without the LoRA (instance term only; the prior term is added as in dreambooth)"),
     dco_beta: z.number().min(0).max(1e6).default(1000).describe("DCO's beta (the scripts' --dco_beta); only with objective dco"),
+    kl_weight: z.number().min(0).max(1e6).default(0).describe("KL toward the starting model (the pipeline as wired, with its LoRAs): loss += kl_weight * mean (eps - eps_ref)^2; the MuDI paper uses 1.0 for the modular fine-tune"),
     resolution: z.number().int().min(64).max(2048).multipleOf(8).default(1024).describe("Square training size in pixels"),
     weight_decay: z.number().min(0).max(1).default(ADAMW_DEFAULTS.weightDecay).describe("AdamW decoupled weight decay"),
     max_grad_norm: z.number().min(0.001).max(1000).default(1).describe("Gradient clipping (global L2 norm)"),
@@ -58,7 +59,7 @@ export const TrainLoRA = defineNode({
     const result = await trainLora(subjects, priors ?? [], {
       steps: w.steps, lr: w.lr, rank: w.rank, alpha: w.alpha, targets, augmentation: w.augmentation, probability: w.probability,
       batchSize: w.batch_size, gradAccumulation: w.grad_accumulation, priorWeight: w.prior_weight, resolution: w.resolution,
-      objective: w.objective === "dco" ? { kind: "dco", beta: w.dco_beta } : { kind: "dreambooth" },
+      objective: w.objective === "dco" ? { kind: "dco", beta: w.dco_beta } : { kind: "dreambooth" }, klWeight: w.kl_weight,
       weightDecay: w.weight_decay, beta1: ADAMW_DEFAULTS.beta1, beta2: ADAMW_DEFAULTS.beta2, eps: ADAMW_DEFAULTS.eps,
       maxGradNorm: w.max_grad_norm, seed: w.seed, checkpointEvery: w.checkpoint_every, resume: w.resume, name: w.name,
     }, {

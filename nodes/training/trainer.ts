@@ -2,9 +2,11 @@
 // (instance and, with prior preservation, class images), encode them (latents of plain photos
 // and prompt embeddings are cached), noise them with the DDPM schedule at uniform timesteps,
 // run the loss+gradient session (epsilon target; DreamBooth's loss or the scripts' DCO, whose
-// reference loss comes from the UNet without the LoRA); lib/train's loop accumulates, clips, takes
-// the AdamW step and checkpoints. Everything random is a function of (seed, step), so a resumed
-// run continues identically.
+// reference loss comes from the UNet without the LoRA, optionally plus a KL term toward that same
+// reference model); lib/train's loop accumulates, clips, takes the AdamW step and checkpoints.
+// Training starts from the pipeline as wired: its LoRAs (an ApplyLoRA, a fused model) are folded
+// into the UNet being adapted and into the reference. Everything random is a function of
+// (seed, step), so a resumed run continues identically.
 import { readFile } from "node:fs/promises";
 import * as ort from "onnxruntime-node";
 import type { SessionProvider } from "../../contract/node.js";
@@ -22,8 +24,8 @@ import type { CheckpointStore } from "../../lib/train/checkpoint.js";
 import { runTraining } from "../../lib/train/loop.js";
 import type { Conditioning, LoraWeights, SdxlPipelineRef, Subject } from "../../contract/values.js";
 import { sampleExamples, type DataOptions, type Example } from "./data.js";
-import { LOSS_REF, LOSS_WEIGHT, PRIOR_WEIGHT, TARGET, buildLoraGradientModel, type LoraObjective } from "./lora-gradients.js";
-import { referenceLoss } from "./reference-loss.js";
+import { EPS_REF, LOSS_REF, LOSS_WEIGHT, PRIOR_WEIGHT, TARGET, buildLoraGradientModel, type LoraObjective } from "./lora-gradients.js";
+import { referencePrediction, weightedMse } from "./reference-loss.js";
 
 export interface TrainOptions extends DataOptions, AdamWConfig {
   readonly steps: number;
@@ -36,6 +38,8 @@ export interface TrainOptions extends DataOptions, AdamWConfig {
   readonly priorWeight: number;
   /** dreambooth: the denoising loss; dco: the MuDI scripts' -log sigmoid(-beta (L_theta - L_ref)) (lora-gradients.ts). */
   readonly objective: LoraObjective;
+  /** loss += klWeight * mean (eps - eps_ref)^2 toward the pipeline as wired (lora-gradients.ts); absent or 0: off. */
+  readonly klWeight?: number;
   readonly maxGradNorm: number;
   readonly seed: number;
   /** Save a checkpoint every this many steps (0: only at the end or on cancel). */
@@ -114,6 +118,7 @@ export async function trainLora(subjects: readonly Subject[], priors: readonly S
   const perKind = opts.batchSize;
   const batch = withPriors ? 2 * perKind : perKind;
   const dco = opts.objective.kind === "dco";
+  const klWeight = opts.klWeight ?? 0;
   // loss = mean_b(w_b * mse_b) = mean(instance mse) + priorWeight * mean(prior mse), DreamBooth's sum.
   // With DCO the instance and prior weights are separate inputs (the DCO term takes the instance part only).
   const instanceWeight = (b: number) => (b < perKind ? batch / perKind : 0);
@@ -140,11 +145,16 @@ export async function trainLora(subjects: readonly Subject[], priors: readonly S
       [TARGET]: new ort.Tensor("float32", noise, dims),
       [LOSS_WEIGHT]: new ort.Tensor("float32", weights, [batch]),
     };
-    if (dco) {
-      // L_ref: the same instance loss with the LoRA disabled, i.e. from the UNet without it.
+    if (dco || klWeight > 0) {
+      // The reference model: the UNet without the LoRA being trained (a provider session, off the event loop).
       const { session: base } = await deps.sessions.get(unetPath, deps.pipeline.device);
-      feeds[PRIOR_WEIGHT] = new ort.Tensor("float32", Float32Array.from({ length: batch }, (_, b) => priorWeight(b)), [batch]);
-      feeds[LOSS_REF] = new ort.Tensor("float32", Float32Array.of(await referenceLoss(base, feeds, noise, weights)), []);
+      const epsRef = await referencePrediction(base, feeds);
+      if (klWeight > 0) feeds[EPS_REF] = new ort.Tensor("float32", epsRef.data, epsRef.dims);
+      if (dco) {
+        // L_ref: the same instance loss with the LoRA disabled.
+        feeds[PRIOR_WEIGHT] = new ort.Tensor("float32", Float32Array.from({ length: batch }, (_, b) => priorWeight(b)), [batch]);
+        feeds[LOSS_REF] = new ort.Tensor("float32", Float32Array.of(weightedMse(epsRef.data, noise, weights)), []);
+      }
     }
     return { feeds, examples };
   };
@@ -153,10 +163,10 @@ export async function trainLora(subjects: readonly Subject[], priors: readonly S
   const unet = decodeModel(await readFile(unetPath));
   const timestepInput = timestepFeed(unet.graph!, batch);
   const first = await microBatch(0, 0);
-  const shapes = `${unetPath}:${opts.targets.join(",")}:r${opts.rank}:a${opts.alpha}:b${batch}:res${opts.resolution}:${dco ? `dco${opts.objective.beta}` : "db"}`;
+  const shapes = `${unetPath}:${opts.targets.join(",")}:r${opts.rank}:a${opts.alpha}:b${batch}:res${opts.resolution}:${dco ? `dco${opts.objective.beta}` : "db"}${klWeight > 0 ? `:kl${klWeight}` : ""}`;
   // The probe session runs through the provider too (a worker thread), keeping the server responsive.
   const openProbe = (write: (dir: string) => Promise<string>) => deps.sessions.derived(`lora-probe:${shapes}`, write, deps.pipeline.device).then((l) => l.session);
-  const built = await buildLoraGradientModel(unet, { targets: opts.targets, rank: opts.rank, alpha: opts.alpha, feeds: first.feeds, objective: opts.objective, sourcePath: unetPath, openProbe });
+  const built = await buildLoraGradientModel(unet, { targets: opts.targets, rank: opts.rank, alpha: opts.alpha, feeds: first.feeds, objective: opts.objective, klWeight, sourcePath: unetPath, openProbe });
   const { session } = await deps.sessions.derived(`lora-train:${shapes}`, (dir) => writeModelInto(dir, built.model, unetPath), deps.pipeline.device);
 
   const params = initLoraParams(built.params, opts.seed);
