@@ -17,11 +17,9 @@ import { DataType, GraphBuilder, decodeModel, encodeModel, valueInfo, type onnx 
 import { appendBuilt, usedNames } from "../../lib/onnx/graph-walk.js";
 import { findLoraSites } from "../../lib/onnx/lora.js";
 import { floatOutput } from "../../lib/onnx/session-io.js";
-import { tensor } from "../../lib/tensor.js";
-import { schedulerFor } from "../generation/generate.js";
+import { sampleLatent, type GenerateDeps } from "../generation/generate.js";
 import { latentDims, makeLatentInit } from "../generation/mudi-init.js";
-import { initialLatent, runSampler } from "../generation/sample.js";
-import { encodePrompt, guidedUnet, sizeConditioning, vaeDecode } from "../generation/sdxl.js";
+import { encodePrompt, sizeConditioning, vaeDecode } from "../generation/sdxl.js";
 import { loraHash, writeFoldedUnet } from "../generation/unet-session.js";
 
 const GRAM_OUTPUT_PREFIX = "gram.";
@@ -104,21 +102,13 @@ export interface GramRecording {
   readonly image: RgbImage;
 }
 
-export interface RecordDeps {
-  readonly sessions: SessionProvider;
-  readonly signal?: AbortSignal;
-  /** After each sampling step: index, step count, latent so far ([1,4,h,w]). */
-  readonly onStep?: (index: number, steps: number, latent: Float32Array, dims: readonly number[]) => void;
-}
-
 /** Samples concept `lora`'s prompt on pipeline + lora with DPM++ 2M and CFG, summing each module's Gram over every step. */
-export async function recordGrams(deps: RecordDeps, pipeline: SdxlPipelineRef, lora: LoraWeights, groups: readonly GramGroup[], settings: RecordSettings): Promise<GramRecording> {
+export async function recordGrams(deps: GenerateDeps, pipeline: SdxlPipelineRef, lora: LoraWeights, groups: readonly GramGroup[], settings: RecordSettings): Promise<GramRecording> {
   const loaded = await recordingSession(deps.sessions, pipeline, lora, groups);
   const sums = new Map(groups.map((g) => [g.output, new Float64Array(g.inFeatures * g.inFeatures)]));
   const cond = await encodePrompt(deps.sessions, pipeline, settings.prompt, settings.negative, sizeConditioning(settings.width, settings.height));
   const init = makeLatentInit("gaussian", latentDims(settings.width, settings.height, 1), settings.seed);
-  const dims = init.noise.dims;
-  const unet = await guidedUnet(deps.sessions, pipeline, cond, dims, settings.cfg, {
+  const latent = await sampleLatent(deps, pipeline, cond, init, { scheduler: "dpmpp_2m", steps: settings.steps, cfg: settings.cfg, seed: settings.seed }, {
     session: loaded,
     onOutputs: (out) => {
       for (const [name, sum] of sums) {
@@ -127,16 +117,7 @@ export async function recordGrams(deps: RecordDeps, pipeline: SdxlPipelineRef, l
       }
     },
   });
-  const scheduler = schedulerFor("dpmpp_2m", settings.steps);
-  const latent = await runSampler({
-    scheduler,
-    start: initialLatent(scheduler, init),
-    seed: settings.seed,
-    signal: deps.signal,
-    denoise: (input, t) => unet(input, t),
-    onStep: deps.onStep && ((i, x) => deps.onStep!(i, scheduler.timesteps.length, x, dims)),
-  });
-  const [image] = await vaeDecode(deps.sessions, pipeline, tensor(dims, latent));
+  const [image] = await vaeDecode(deps.sessions, pipeline, latent.samples);
   const grams = new Map<string, Float64Array>();
   for (const g of groups) for (const m of g.modules) grams.set(m, sums.get(g.output)!);
   return { grams, image: image! };

@@ -6,7 +6,7 @@ import { defaultCollageSettings, type CollageSettings } from "../subjects/collag
 import type { Conditioning, Latent, LatentInit, RgbImage, SdxlPipelineRef, Subject } from "../../contract/values.js";
 import { initialLatent, runSampler } from "./sample.js";
 import { createScheduler, type Scheduler } from "./schedulers/index.js";
-import { encodePrompt, guidedUnet, sizeConditioning, vaeDecode, VAE_SCALE } from "./sdxl.js";
+import { encodePrompt, guidedUnet, sizeConditioning, vaeDecode, VAE_SCALE, type GuidedUnetOptions } from "./sdxl.js";
 import { buildMudiInit, latentDims, makeLatentInit } from "./mudi-init.js";
 
 /** The Sampler's choices: the four schedulers, DPM++ 2M also with Karras sigmas. */
@@ -41,10 +41,11 @@ export async function sampleLatent(
   cond: { positive: Conditioning; negative: Conditioning },
   init: LatentInit,
   settings: SamplerSettings,
+  unetOptions: GuidedUnetOptions = {},
 ): Promise<Latent> {
   const scheduler = schedulerFor(settings.scheduler, settings.steps);
   const dims = init.noise.dims;
-  const unet = await guidedUnet(deps.sessions, pipeline, cond, dims, settings.cfg);
+  const unet = await guidedUnet(deps.sessions, pipeline, cond, dims, settings.cfg, unetOptions);
   const samples = await runSampler({
     scheduler,
     start: initialLatent(scheduler, init),
